@@ -1,0 +1,233 @@
+/**
+ * The pool as a stream pair: `autoScale()` and the
+ * {@linkcode AutoScaleStream} it returns.
+ * @module
+ */
+
+import { Controller } from "./controller.ts";
+import {
+  type AutoScaleOptions,
+  checkFunction,
+  resolveOptions,
+} from "./options.ts";
+import type { PoolStats } from "./pool_stats.ts";
+import type { ScaleEvent } from "./scale_event.ts";
+import type { Work } from "./work.ts";
+
+const CREATE = "Cannot create pool";
+
+/** The events an {@linkcode AutoScaleStream} dispatches, by type. */
+export interface AutoScaleStreamEventMap {
+  /** The worker count changed. */
+  scale: ScaleEvent;
+}
+
+/**
+ * An autoscaling pool of async workers, as a stream pair for
+ * `pipeThrough`: jobs go into {@linkcode AutoScaleStream.writable}, results
+ * come out of {@linkcode AutoScaleStream.readable}.
+ *
+ * The pair behaves like an identity `TransformStream` towards pipes: closing
+ * the input closes the output once every job is done, aborting the input
+ * errors the output with the same reason, and cancelling the output errors
+ * the input (so a pipe into it cancels its source). Only the pool's own
+ * `signal` closes the output instead of erroring it.
+ *
+ * The output ends only after every worker has exited, so when a reader sees
+ * the end, no job of the pool is still running. A job that ignores its
+ * `context.signal` therefore holds the end back until it settles.
+ *
+ * A reader that lags keeps the pool small: running jobs, held results and
+ * unread results together never exceed `maxWorkers`, and no worker starts
+ * while they fill it.
+ *
+ * @typeParam I The job type.
+ * @typeParam O The result type.
+ * @example Double numbers on up to four workers
+ * ```ts
+ * import { AutoScaleStream } from "@autoscale/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new AutoScaleStream(async (n: number) => n * 2, {
+ *   maxWorkers: 4,
+ * });
+ * const results = await Array.fromAsync(
+ *   ReadableStream.from([1, 2, 3]).pipeThrough(pool),
+ * );
+ * assert.deepEqual(results.sort(), [2, 4, 6]);
+ * await pool.closed;
+ * assert.equal(pool.stats().workers, 0);
+ * ```
+ */
+export class AutoScaleStream<I, O> extends EventTarget
+  implements ReadableWritablePair<O, I> {
+  /** Results, in completion order, or input order with `ordered`. */
+  readonly readable: ReadableStream<O>;
+  /** Jobs; backpressure starts past `highWaterMark` waiting jobs. */
+  readonly writable: WritableStream<I>;
+  /**
+   * Resolves once the pool has ended, for any reason, with every worker
+   * exited and every timer cleared. Never rejects.
+   */
+  readonly closed: Promise<void>;
+  #controller: Controller<I, O>;
+
+  /**
+   * Starts `minWorkers` workers at once.
+   *
+   * @param work Runs each job; see {@linkcode Work}.
+   * @param options See {@linkcode AutoScaleOptions}.
+   * @throws {TypeError} `work` is not a function, or an option has the
+   * wrong type.
+   * @throws {RangeError} An option is out of range, or the worker bounds
+   * conflict.
+   */
+  constructor(work: Work<I, O>, options?: AutoScaleOptions) {
+    checkFunction(CREATE, "work", work);
+    const resolved = resolveOptions(options, CREATE);
+    super();
+    this.#controller = new Controller(
+      work,
+      resolved,
+      (event) => this.dispatchEvent(event),
+    );
+    this.readable = this.#controller.readable;
+    this.writable = this.#controller.writable;
+    this.closed = this.#controller.closed;
+  }
+
+  /**
+   * A fresh snapshot of the pool's numbers.
+   *
+   * @example Watch the pool while it works
+   * ```ts
+   * import { autoScale } from "@autoscale/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = autoScale((n: number) => n, { minWorkers: 2 });
+   * assert.equal(pool.stats().workers, 2);
+   * await ReadableStream.from([1, 2, 3]).pipeThrough(pool).pipeTo(
+   *   new WritableStream(),
+   * );
+   * assert.equal(pool.stats().completed, 3);
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#controller.stats();
+  }
+
+  /**
+   * Listens for {@linkcode ScaleEvent}s, typed by event name.
+   *
+   * @example Count scale-ups
+   * ```ts
+   * import { autoScale } from "@autoscale/streams";
+   *
+   * const pool = autoScale((n: number) => n);
+   * let scaleUps = 0;
+   * pool.addEventListener("scale", (event) => {
+   *   if (event.reason === "pressure") scaleUps++;
+   * });
+   * await ReadableStream.from([1, 2]).pipeThrough(pool).pipeTo(
+   *   new WritableStream(),
+   * );
+   * ```
+   */
+  override addEventListener<K extends keyof AutoScaleStreamEventMap>(
+    type: K,
+    listener: (
+      this: AutoScaleStream<I, O>,
+      event: AutoScaleStreamEventMap[K],
+    ) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /**
+   * Removes a listener added with {@linkcode AutoScaleStream.addEventListener}.
+   *
+   * @example Stop listening
+   * ```ts
+   * import { autoScale, type ScaleEvent } from "@autoscale/streams";
+   *
+   * const pool = autoScale((n: number) => n, { minWorkers: 0 });
+   * const onScale = (event: ScaleEvent) => console.log(event.reason);
+   * pool.addEventListener("scale", onScale);
+   * pool.removeEventListener("scale", onScale);
+   * ```
+   */
+  override removeEventListener<K extends keyof AutoScaleStreamEventMap>(
+    type: K,
+    listener: (
+      this: AutoScaleStream<I, O>,
+      event: AutoScaleStreamEventMap[K],
+    ) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
+  }
+}
+
+/**
+ * Makes an autoscaling pool of async workers to put in a `pipeThrough`.
+ *
+ * `minWorkers` workers start at once. While jobs wait, no worker is idle
+ * and the reader keeps up, the controller starts more, up to
+ * `maxWorkers`; a worker idle for `idleTimeout` ms is retired while more
+ * than `minWorkers` are alive. Results arrive in completion order unless
+ * `ordered` is set.
+ *
+ * Every job runs exactly once and its result is delivered exactly once,
+ * unless the pool ends early: a job that throws errors the output with
+ * that same error; aborting `signal` closes the output; either way running
+ * jobs see their `context.signal` abort, queued jobs never start, and the
+ * input is cancelled.
+ *
+ * @typeParam I The job type.
+ * @typeParam O The result type.
+ * @param work Runs each job; see {@linkcode Work}.
+ * @param options See {@linkcode AutoScaleOptions}.
+ * @returns The pool, ready for `pipeThrough`.
+ * @throws {TypeError} `work` is not a function, or an option has the wrong
+ * type.
+ * @throws {RangeError} An option is out of range, or the worker bounds
+ * conflict.
+ * @example Fetch sizes on up to 16 workers
+ * ```ts
+ * import { autoScale } from "@autoscale/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const sizes = ReadableStream.from(["a", "bb", "ccc"]).pipeThrough(
+ *   autoScale(async (text: string) => text.length, { maxWorkers: 16 }),
+ * );
+ * const results = await Array.fromAsync(sizes);
+ * assert.deepEqual(results.sort(), [1, 2, 3]);
+ * ```
+ */
+export function autoScale<I, O>(
+  work: Work<I, O>,
+  options?: AutoScaleOptions,
+): AutoScaleStream<I, O> {
+  return new AutoScaleStream(work, options);
+}

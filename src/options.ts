@@ -1,0 +1,263 @@
+/**
+ * The pool's options, their defaults, and the validation that runs before
+ * any stream, timer or worker exists.
+ * @module
+ */
+
+/** Options for {@linkcode autoScale}. */
+export interface AutoScaleOptions {
+  /**
+   * Workers kept alive while the pool runs, even when idle. They start at
+   * once.
+   * @default {1}
+   */
+  minWorkers?: number;
+  /**
+   * The most workers that run at the same time.
+   * @default {8} (or `minWorkers`, when that is larger)
+   */
+  maxWorkers?: number;
+  /**
+   * Milliseconds a worker may idle before the controller retires it, while
+   * more than `minWorkers` are alive.
+   * @default {100}
+   */
+  idleTimeout?: number;
+  /**
+   * Aborting it shuts the pool down: input is refused, every running job's
+   * signal aborts and the output closes once every worker has exited.
+   */
+  signal?: AbortSignal;
+  /**
+   * Deliver results in input order instead of completion order. Workers
+   * then wait rather than run more than `maxWorkers` jobs ahead of the
+   * oldest one still running.
+   * @default {false}
+   */
+  ordered?: boolean;
+  /**
+   * Jobs the pool accepts ahead of its workers before the writable side
+   * signals backpressure.
+   * @default {maxWorkers}
+   */
+  highWaterMark?: number;
+}
+
+/** Every option, validated, with defaults applied. */
+export interface ResolvedOptions {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly idleTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly ordered: boolean;
+  readonly highWaterMark: number;
+}
+
+const DEFAULT_MIN_WORKERS = 1;
+const DEFAULT_MAX_WORKERS = 8;
+const DEFAULT_IDLE_TIMEOUT_MS = 100;
+
+/**
+ * Checks `options` and fills in the defaults.
+ *
+ * @throws {TypeError} An option has the wrong type.
+ * @throws {RangeError} A number is out of range, or the bounds conflict.
+ */
+export function resolveOptions(
+  options: AutoScaleOptions | undefined,
+  action: string,
+): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${action}: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  const minWorkers = optionalCount(
+    action,
+    "minWorkers",
+    options.minWorkers,
+    0,
+  ) ?? DEFAULT_MIN_WORKERS;
+  const maxWorkers = optionalCount(
+    action,
+    "maxWorkers",
+    options.maxWorkers,
+    1,
+  ) ?? Math.max(DEFAULT_MAX_WORKERS, minWorkers);
+  checkBounds(action, minWorkers, maxWorkers);
+  const idleTimeoutMs = optionalDuration(
+    action,
+    "idleTimeout",
+    options.idleTimeout,
+  ) ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const highWaterMark = optionalCount(
+    action,
+    "highWaterMark",
+    options.highWaterMark,
+    0,
+  ) ?? maxWorkers;
+  return {
+    minWorkers,
+    maxWorkers,
+    idleTimeoutMs,
+    signal: optionalSignal(action, "signal", options.signal),
+    ordered: optionalBoolean(action, "ordered", options.ordered) ?? false,
+    highWaterMark,
+  };
+}
+
+/**
+ * Checks that `minWorkers` and `maxWorkers` are worker counts that fit
+ * together.
+ *
+ * @throws {TypeError} A count is not a number.
+ * @throws {RangeError} A count is out of range, or the bounds conflict.
+ */
+export function checkWorkerBounds(
+  action: string,
+  minWorkers: unknown,
+  maxWorkers: unknown,
+): void {
+  checkBounds(
+    action,
+    requiredCount(action, "minWorkers", minWorkers, 0),
+    requiredCount(action, "maxWorkers", maxWorkers, 1),
+  );
+}
+
+/** Checks that a value is an `AbortSignal`. */
+export function checkSignal(
+  action: string,
+  name: string,
+  value: unknown,
+): AbortSignal {
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `${action}: "${name}" must be an AbortSignal, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Checks that a value is a function. */
+export function checkFunction(
+  action: string,
+  name: string,
+  value: unknown,
+): void {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `${action}: "${name}" must be a function, received ${describe(value)}`,
+    );
+  }
+}
+
+/** A short, readable rendering of any value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") {
+    return value.name ? `function ${value.name}` : "a function";
+  }
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") {
+    const name = Object.getPrototypeOf(value)?.constructor?.name;
+    return name && name !== "Object" ? `an instance of ${name}` : "an object";
+  }
+  // Covers numbers (NaN, -0 and Infinity included), booleans, symbols and
+  // undefined.
+  return Object.is(value, -0) ? "-0" : String(value);
+}
+
+function checkBounds(
+  action: string,
+  minWorkers: number,
+  maxWorkers: number,
+): void {
+  if (minWorkers > maxWorkers) {
+    throw new RangeError(
+      `${action}: "minWorkers" must be <= "maxWorkers" (${maxWorkers}), received ${minWorkers}`,
+    );
+  }
+}
+
+function optionalCount(
+  action: string,
+  name: string,
+  value: unknown,
+  least: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  return requiredCount(action, name, value, least);
+}
+
+function requiredCount(
+  action: string,
+  name: string,
+  value: unknown,
+  least: number,
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${action}: "${name}" must be a number, received ${describe(value)}`,
+    );
+  }
+  if (!Number.isInteger(value) || value < least) {
+    throw new RangeError(
+      `${action}: "${name}" must be an integer >= ${least}, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function optionalDuration(
+  action: string,
+  name: string,
+  value: unknown,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${action}: "${name}" must be a number of milliseconds, received ${
+        describe(value)
+      }`,
+    );
+  }
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `${action}: "${name}" must be a finite number >= 0, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function optionalSignal(
+  action: string,
+  name: string,
+  value: unknown,
+): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  return checkSignal(action, name, value);
+}
+
+function optionalBoolean(
+  action: string,
+  name: string,
+  value: unknown,
+): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `${action}: "${name}" must be a boolean, received ${describe(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,118 @@
+/**
+ * The controller's decisions, as pure functions of a snapshot. Nothing here
+ * reads a clock, starts a timer or touches a worker: the controller gathers
+ * the numbers, asks, and applies the answer. That keeps every rule testable
+ * with hand-built snapshots.
+ * @module
+ */
+
+/** What the controller knows about the pool at one instant. */
+export interface PoolSnapshot {
+  /** Workers alive: idle or busy. */
+  readonly alive: number;
+  /** Workers alive and waiting for a job. */
+  readonly idle: number;
+  /** Workers running a job. */
+  readonly busy: number;
+  /** Jobs accepted and not yet taken by a worker. */
+  readonly queued: number;
+  /** Results finished but held back to restore input order. */
+  readonly heldForOrder: number;
+  /**
+   * The output's `desiredSize`: its high-water mark minus the results
+   * nobody has read yet. Zero or less means the reader lags.
+   */
+  readonly outputDesiredSize: number;
+}
+
+/** The bounds the controller keeps the pool within. */
+export interface ScaleLimits {
+  /** Workers kept alive even when idle. */
+  readonly minWorkers: number;
+  /** Workers never exceeded. */
+  readonly maxWorkers: number;
+  /** How long a worker may idle before it is retired, in milliseconds. */
+  readonly idleTimeoutMs: number;
+}
+
+/** Which idle workers to retire now, and when to look again. */
+export interface RetirementPlan {
+  /** How many of the longest-idle workers to retire now. */
+  readonly retire: number;
+  /**
+   * Milliseconds until the next idle worker reaches the timeout, or
+   * `undefined` when no further retirement can come from the idle set as
+   * it stands.
+   */
+  readonly recheckInMs: number | undefined;
+}
+
+/**
+ * How many idle checks run per `idleTimeout` while a surplus worker idles.
+ * Idle time is sampled by these checks, so a worker retires after idling
+ * between `idleTimeout` and `idleTimeout * (1 + 1 / IDLE_CHECKS_PER_TIMEOUT)`
+ * milliseconds, give or take timer lateness.
+ */
+export const IDLE_CHECKS_PER_TIMEOUT = 4;
+
+/**
+ * How many more jobs may start without their results outgrowing the
+ * output. Running and held results count against the output's free space,
+ * so a reader that lags stops new work instead of piling up results.
+ */
+export function outputRoom(snapshot: PoolSnapshot): number {
+  return snapshot.outputDesiredSize - snapshot.busy - snapshot.heldForOrder;
+}
+
+/**
+ * How many workers to start now: enough to refill the minimum, and while
+ * jobs wait with no worker idle, one per job that has output room, up to
+ * the maximum.
+ */
+export function workersToStart(
+  snapshot: PoolSnapshot,
+  limits: ScaleLimits,
+): number {
+  const refill = Math.max(0, limits.minWorkers - snapshot.alive);
+  if (snapshot.queued === 0 || snapshot.idle > 0) return refill;
+  // More workers cannot help a lagging reader; results would only pile up.
+  const room = outputRoom(snapshot);
+  if (room <= 0) return refill;
+  const headroom = limits.maxWorkers - snapshot.alive;
+  return Math.max(refill, Math.min(snapshot.queued, headroom, room));
+}
+
+/** How long to wait before the next idle check. */
+export function idleCheckIntervalMs(limits: ScaleLimits): number {
+  return limits.idleTimeoutMs / IDLE_CHECKS_PER_TIMEOUT;
+}
+
+/**
+ * Which idle workers have idled past the timeout and may go while more
+ * than the minimum are alive, and when to check again.
+ *
+ * @param idleForMs How long each idle worker has idled at least, longest
+ * first.
+ */
+export function planRetirement(
+  idleForMs: readonly number[],
+  alive: number,
+  limits: ScaleLimits,
+): RetirementPlan {
+  const surplus = alive - limits.minWorkers;
+  let retire = 0;
+  while (
+    retire < surplus && retire < idleForMs.length &&
+    idleForMs[retire] >= limits.idleTimeoutMs
+  ) {
+    retire++;
+  }
+  const nextIdle = idleForMs[retire];
+  if (retire >= surplus || nextIdle === undefined) {
+    return { retire, recheckInMs: undefined };
+  }
+  // Check again when the next worker is due, and meanwhile often enough
+  // that workers going idle from now on are sampled soon after.
+  const due = limits.idleTimeoutMs - nextIdle;
+  return { retire, recheckInMs: Math.min(due, idleCheckIntervalMs(limits)) };
+}

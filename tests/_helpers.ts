@@ -1,0 +1,160 @@
+/**
+ * Shared test helpers: deferreds to hold jobs, condition polling with a
+ * deadline that prints what it last saw, and sources that count pulls.
+ * @module
+ */
+
+/** A promise with its settle functions, for holding a job until released. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/** Makes a {@linkcode Deferred}. */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Lets the event loop turn `times` times, so that everything already
+ * scheduled (microtasks, settled promises, zero-delay timers) runs. Used to
+ * show that something did not happen.
+ */
+export async function turns(times = 5): Promise<void> {
+  for (let i = 0; i < times; i++) await sleep(0);
+}
+
+/**
+ * Polls `condition` until it holds. Past `timeoutMs` it throws, with what
+ * `describe` says about the last state seen.
+ */
+export async function waitFor(
+  condition: () => boolean,
+  describe: () => unknown = () => "",
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last seen: ${
+          JSON.stringify(describe())
+        }`,
+      );
+    }
+    await sleep(2);
+  }
+}
+
+/** Reads a stream to its end. */
+export async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
+  const items: T[] = [];
+  const reader = stream.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) return items;
+    items.push(value);
+  }
+}
+
+/** Reads a stream to its end or error, and says which. */
+export async function settle<T>(
+  stream: ReadableStream<T>,
+): Promise<{ items: T[]; error?: unknown; errored: boolean }> {
+  const items: T[] = [];
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return { items, errored: false };
+      items.push(value);
+    }
+  } catch (error) {
+    return { items, error, errored: true };
+  }
+}
+
+/** A stream over `items` that records each pull and its cancel reason. */
+export interface CountingSource<T> {
+  readonly stream: ReadableStream<T>;
+  /** Items handed out so far. */
+  readonly pulled: number;
+  /** Whether the stream was cancelled, and with what reason. */
+  readonly cancelled: boolean;
+  readonly cancelReason: unknown;
+}
+
+/**
+ * A source over `items` that hands out one item per pull and keeps none in
+ * reserve (high-water mark 0), so `pulled` counts exactly what was read.
+ */
+export function countingSource<T>(
+  items: Iterable<T>,
+  options: { close?: boolean } = {},
+): CountingSource<T> {
+  const iterator = items[Symbol.iterator]();
+  const state = {
+    pulled: 0,
+    cancelled: false,
+    cancelReason: undefined as unknown,
+  };
+  const stream = new ReadableStream<T>({
+    pull(controller) {
+      const next = iterator.next();
+      if (next.done) {
+        if (options.close !== false) controller.close();
+        return;
+      }
+      state.pulled++;
+      controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      state.cancelled = true;
+      state.cancelReason = reason;
+    },
+  }, { highWaterMark: 0 });
+  return {
+    stream,
+    get pulled() {
+      return state.pulled;
+    },
+    get cancelled() {
+      return state.cancelled;
+    },
+    get cancelReason() {
+      return state.cancelReason;
+    },
+  };
+}
+
+/** The numbers 0 to `count - 1`. */
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+/** A fast-check seed from the environment, to replay a failure. */
+export function seedFromEnv(): number | undefined {
+  const env = globalThis as {
+    process?: { env: Record<string, string | undefined> };
+    Deno?: { env: { get(name: string): string | undefined } };
+  };
+  let value: string | undefined;
+  try {
+    value = env.Deno?.env.get("FC_SEED") ?? env.process?.env.FC_SEED;
+  } catch {
+    value = undefined;
+  }
+  return value === undefined ? undefined : Number(value);
+}
