@@ -70,7 +70,9 @@ export class AutoScaleStream<I, O> extends EventTarget
    * exited and every timer cleared. Never rejects.
    */
   readonly closed: Promise<void>;
-  #controller: Controller<I, O>;
+  // Only `stats()` is needed here; keeping the job and result types out of
+  // the private field keeps the class covariant, like its two streams.
+  #controller: { stats(): PoolStats };
 
   /**
    * Starts `minWorkers` workers at once.
@@ -86,14 +88,15 @@ export class AutoScaleStream<I, O> extends EventTarget
     checkFunction(CREATE, "work", work);
     const resolved = resolveOptions(options, CREATE);
     super();
-    this.#controller = new Controller(
+    const controller = new Controller(
       work,
       resolved,
       (event) => this.dispatchEvent(event),
     );
-    this.readable = this.#controller.readable;
-    this.writable = this.#controller.writable;
-    this.closed = this.#controller.closed;
+    this.#controller = controller;
+    this.readable = controller.readable;
+    this.writable = controller.writable;
+    this.closed = controller.closed;
   }
 
   /**

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { JobContext } from "../mod.ts";
+
 /** A promise with its settle functions, for holding a job until released. */
 export interface Deferred<T> {
   readonly promise: Promise<T>;
@@ -157,4 +159,66 @@ export function seedFromEnv(): number | undefined {
     value = undefined;
   }
   return value === undefined ? undefined : Number(value);
+}
+
+/** A job function whose jobs wait until the test releases them. */
+export interface GatedWork<I> {
+  /** Pass to the pool as its work. */
+  readonly work: (job: I, context: JobContext) => Promise<I>;
+  /** Jobs started so far, in start order. */
+  readonly started: I[];
+  /** Jobs running now (started, not yet released or aborted). */
+  readonly running: Set<I>;
+  /** The abort reason each aborted job's signal carried. */
+  readonly abortReasons: Map<I, unknown>;
+  /** Workers ids seen, per job. */
+  readonly workerIds: Map<I, number>;
+  /** Lets a running job finish with its own value as the result. */
+  release(job: I): void;
+  /** Makes a running job throw `error`. */
+  fail(job: I, error: unknown): void;
+  /** Releases every running job. */
+  releaseAll(): void;
+}
+
+/**
+ * Makes a {@linkcode GatedWork}. Each job returns itself once released,
+ * and rejects with its signal's reason as soon as that aborts.
+ */
+export function gatedWork<I>(): GatedWork<I> {
+  const gates = new Map<I, Deferred<I>>();
+  const started: I[] = [];
+  const running = new Set<I>();
+  const abortReasons = new Map<I, unknown>();
+  const workerIds = new Map<I, number>();
+  const work = async (job: I, context: JobContext): Promise<I> => {
+    started.push(job);
+    running.add(job);
+    workerIds.set(job, context.workerId);
+    const gate = deferred<I>();
+    gates.set(job, gate);
+    const onAbort = () => {
+      abortReasons.set(job, context.signal.reason);
+      gate.reject(context.signal.reason);
+    };
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await gate.promise;
+    } finally {
+      context.signal.removeEventListener("abort", onAbort);
+      running.delete(job);
+    }
+  };
+  return {
+    work,
+    started,
+    running,
+    abortReasons,
+    workerIds,
+    release: (job) => gates.get(job)?.resolve(job),
+    fail: (job, error) => gates.get(job)?.reject(error),
+    releaseAll: () => {
+      for (const job of [...running]) gates.get(job)?.resolve(job);
+    },
+  };
 }
