@@ -125,15 +125,17 @@ export class AutoScaleStream<I, O> extends EventTarget
    * @example Count scale-ups
    * ```ts
    * import { autoScale } from "@autoscale/streams";
+   * import assert from "node:assert/strict";
    *
    * const pool = autoScale((n: number) => n);
-   * let scaleUps = 0;
+   * let workersStarted = 0;
    * pool.addEventListener("scale", (event) => {
-   *   if (event.reason === "pressure") scaleUps++;
+   *   workersStarted += Math.max(0, event.to - event.from);
    * });
    * await ReadableStream.from([1, 2]).pipeThrough(pool).pipeTo(
    *   new WritableStream(),
    * );
+   * assert.ok(workersStarted >= 1);
    * ```
    */
   override addEventListener<K extends keyof AutoScaleStreamEventMap>(
@@ -144,6 +146,7 @@ export class AutoScaleStream<I, O> extends EventTarget
     ) => void,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Listens for any event type, untyped. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -168,6 +171,8 @@ export class AutoScaleStream<I, O> extends EventTarget
    * const onScale = (event: ScaleEvent) => console.log(event.reason);
    * pool.addEventListener("scale", onScale);
    * pool.removeEventListener("scale", onScale);
+   * await pool.writable.close();
+   * await pool.closed;
    * ```
    */
   override removeEventListener<K extends keyof AutoScaleStreamEventMap>(
@@ -178,6 +183,7 @@ export class AutoScaleStream<I, O> extends EventTarget
     ) => void,
     options?: boolean | EventListenerOptions,
   ): void;
+  /** Removes a listener of any event type. */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

@@ -56,6 +56,8 @@ export class ScaleEvent extends Event {
   readonly reason: ScaleReason;
 
   /**
+   * Makes an event reporting one change of the worker count.
+   *
    * @param type The event type; the pool always uses `"scale"`.
    * @param init The change this event reports.
    */
