@@ -1,7 +1,8 @@
 /**
  * Runs the whole suite: the tests and the documentation examples under
- * Deno with its leak sanitizers, then the same tests under Bun. Prints each
- * runner's output as it comes, and last a one-line total.
+ * Deno with its leak sanitizers, the same tests under Bun, and the demo's
+ * quick non-interactive run as a smoke test. Prints each runner's output as
+ * it comes, and last a one-line total.
  *
  * Run it with `deno task test`.
  * @module
@@ -32,6 +33,7 @@ const runs: Array<[string, string[], (output: string) => RunResult]> = [
     parseDeno,
   ],
   ["bun", ["test", "tests/"], parseBun],
+  ["deno", ["run", "demo/main.ts", "--quick", "--plain"], parseDemo],
 ];
 
 let passed = 0;
@@ -102,6 +104,12 @@ function parseDeno(output: string): RunResult {
     failed: Number(match?.[2] ?? 0),
     ok: match !== null,
   };
+}
+
+// The demo counts as one test: it passes when it runs to its summary.
+function parseDemo(output: string): RunResult {
+  const summarised = output.includes("Summary:");
+  return { passed: summarised ? 1 : 0, failed: summarised ? 0 : 1, ok: true };
 }
 
 function parseBun(output: string): RunResult {

@@ -209,11 +209,20 @@ export class Controller<I, O> {
       do {
         this.#pumpAgain = false;
         if (this.#ending !== undefined) return;
-        this.#dispatch();
-        // A job that failed synchronously may have ended the pool.
-        if (this.#ending !== undefined) return;
-        const start = workersToStart(this.#snapshot(), this.#limits);
-        if (start > 0) this.#startWorkers(start, "pressure");
+        if (this.#intake.length > 0) {
+          this.#dispatch();
+          // A job that failed synchronously may have ended the pool.
+          if (this.#ending !== undefined) return;
+        }
+        // The policy starts workers only for waiting jobs or a missing
+        // minimum; most pumps have neither, and skip the snapshot.
+        if (
+          this.#intake.length > 0 ||
+          this.#workers.size < this.#limits.minWorkers
+        ) {
+          const start = workersToStart(this.#snapshot(), this.#limits);
+          if (start > 0) this.#startWorkers(start, "pressure");
+        }
       } while (this.#pumpAgain);
       this.#afterPump();
     } finally {

@@ -1,3 +1,6 @@
+// Jobs declared async without awaiting anything are the point in these
+// tests: they return promises, as real jobs do.
+// deno-lint-ignore-file require-await
 import assert from "node:assert/strict";
 import { autoScale, type ScaleEvent } from "../mod.ts";
 import { test } from "./_harness.ts";
