@@ -7,14 +7,17 @@
 import { Controller } from "./controller.ts";
 import {
   type AutoScaleOptions,
+  checkDeadline,
   checkFunction,
   resolveOptions,
 } from "./options.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import type { ScaleEvent } from "./scale_event.ts";
+import type { SettledResult } from "./settled.ts";
 import type { Work } from "./work.ts";
 
 const CREATE = "Cannot create pool";
+const DRAIN = "Cannot drain pool";
 
 /** The events an {@linkcode AutoScaleStream} dispatches, by type. */
 export interface AutoScaleStreamEventMap {
@@ -70,12 +73,19 @@ export class AutoScaleStream<I, O> extends EventTarget
    * exited and every timer cleared. Never rejects.
    */
   readonly closed: Promise<void>;
-  // Only `stats()` is needed here; keeping the job and result types out of
-  // the private field keeps the class covariant, like its two streams.
-  #controller: { stats(): PoolStats };
+  // Keeping the job and result types out of the private field keeps the
+  // class covariant, like its two streams.
+  #controller: {
+    stats(): PoolStats;
+    drain(deadlineMs: number | undefined): Promise<void>;
+    unfinished(): unknown[];
+  };
 
   /**
    * Starts `minWorkers` workers at once.
+   *
+   * For `settled: true`, whose results are {@linkcode SettledResult}
+   * records, use {@linkcode autoScale}, which types them.
    *
    * @param work Runs each job; see {@linkcode Work}.
    * @param options See {@linkcode AutoScaleOptions}.
@@ -84,11 +94,17 @@ export class AutoScaleStream<I, O> extends EventTarget
    * @throws {RangeError} An option is out of range, or the worker bounds
    * conflict.
    */
-  constructor(work: Work<I, O>, options?: AutoScaleOptions) {
+  constructor(
+    work: Work<I, O>,
+    options?: AutoScaleOptions<I> & { settled?: false },
+  ) {
     checkFunction(CREATE, "work", work);
-    const resolved = resolveOptions(options, CREATE);
+    const resolved = resolveOptions(
+      options as AutoScaleOptions<unknown> | undefined,
+      CREATE,
+    );
     super();
-    const controller = new Controller(
+    const controller = new Controller<I, O>(
       work,
       resolved,
       (event) => this.dispatchEvent(event),
@@ -117,6 +133,79 @@ export class AutoScaleStream<I, O> extends EventTarget
    */
   stats(): PoolStats {
     return this.#controller.stats();
+  }
+
+  /**
+   * Shuts the pool down gracefully, as a service does on SIGTERM: the
+   * writable side takes no more jobs (it errors with an `AbortError`
+   * `DOMException`, which cancels a pipe's source), queued and running
+   * jobs finish and their results are delivered, then the readable side
+   * closes. Past `deadlineMs`, what is left is aborted as if by the pool's
+   * signal: running jobs' signals abort with a `TimeoutError`, waiting
+   * jobs never start, and the readable side closes once running jobs have
+   * settled. Calling it again only ever shortens the deadline.
+   *
+   * @param deadlineMs Milliseconds to wait before aborting what is left;
+   * no limit when omitted.
+   * @returns A promise that resolves when {@linkcode AutoScaleStream.closed}
+   * does.
+   * @throws {RangeError} `deadlineMs` is negative or not finite.
+   * @example Drain on SIGTERM
+   * ```ts ignore
+   * import { autoScale } from "@autoscale/streams";
+   *
+   * const pool = autoScale(handle, { maxWorkers: 32 });
+   * Deno.addSignalListener("SIGTERM", () => pool.drain(10_000));
+   * await requests.pipeThrough(pool).pipeTo(responses);
+   * console.log("left for the next run:", pool.unfinished());
+   * ```
+   * @example Finish what was accepted, then close
+   * ```ts
+   * import { autoScale } from "@autoscale/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = autoScale(async (n: number) => n * 2);
+   * const writer = pool.writable.getWriter();
+   * await writer.write(1);
+   * await writer.write(2);
+   * const results = Array.fromAsync(pool.readable);
+   * await pool.drain(1_000);
+   * assert.deepEqual((await results).sort(), [2, 4]);
+   * assert.deepEqual(pool.unfinished(), []);
+   * ```
+   */
+  drain(deadlineMs?: number): Promise<void> {
+    return this.#controller.drain(checkDeadline(DRAIN, deadlineMs));
+  }
+
+  /**
+   * Every accepted job whose result was not delivered, in input order: the
+   * jobs that were queued, waiting to retry, running or held for order when
+   * the pool ended early, and results an error ending discarded before
+   * they were read. Re-queue them to lose nothing. Together with
+   * `stats()`: `completed + failed + unfinished().length === accepted`.
+   *
+   * @returns The unfinished jobs.
+   * @throws {Error} The pool has not closed yet; await `closed` first.
+   * @example Re-queue what an abort left behind
+   * ```ts
+   * import { autoScale } from "@autoscale/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const stop = new AbortController();
+   * const pool = autoScale(async (n: number, { signal }) => {
+   *   if (n === 3) stop.abort();
+   *   signal.throwIfAborted();
+   *   return n;
+   * }, { maxWorkers: 1, signal: stop.signal });
+   * await Array.fromAsync(ReadableStream.from([1, 2, 3, 4]).pipeThrough(pool));
+   * await pool.closed;
+   * const { completed, failed, accepted } = pool.stats();
+   * assert.equal(completed + failed + pool.unfinished().length, accepted);
+   * ```
+   */
+  unfinished(): I[] {
+    return this.#controller.unfinished() as I[];
   }
 
   /**
@@ -208,10 +297,15 @@ export class AutoScaleStream<I, O> extends EventTarget
  * `ordered` is set.
  *
  * Every job runs exactly once and its result is delivered exactly once,
- * unless the pool ends early: a job that throws errors the output with
- * that same error; aborting `signal` closes the output; either way running
- * jobs see their `context.signal` abort, queued jobs never start, and the
- * input is cancelled.
+ * unless the pool ends early: a job that fails for good (after its
+ * `retry` attempts, a `timeout` counting as a failure) errors the output
+ * with that same error; aborting `signal` closes the output; either way
+ * running jobs see their `context.signal` abort, queued jobs never start,
+ * and the input is cancelled. With `settled: true` a failure is delivered
+ * as a `{ job, status: "rejected", reason }` record instead, and a success
+ * as `{ job, status: "fulfilled", value }`. After the pool has closed,
+ * `unfinished()` lists every accepted job whose result was not
+ * delivered.
  *
  * @typeParam I The job type.
  * @typeParam O The result type.
@@ -233,10 +327,44 @@ export class AutoScaleStream<I, O> extends EventTarget
  * const results = await Array.fromAsync(sizes);
  * assert.deepEqual(results.sort(), [1, 2, 3]);
  * ```
+ * @example Route failures to a dead-letter list instead of failing
+ * ```ts
+ * import { autoScale } from "@autoscale/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = autoScale(async (n: number) => {
+ *   if (n % 2 === 0) throw new Error(`even: ${n}`);
+ *   return n;
+ * }, { settled: true, retry: { attempts: 2, delay: 1 }, timeout: 1_000 });
+ * const deadLetters: number[] = [];
+ * for await (const outcome of ReadableStream.from([1, 2, 3]).pipeThrough(pool)) {
+ *   if (outcome.status === "rejected") deadLetters.push(outcome.job);
+ * }
+ * assert.deepEqual(deadLetters, [2]);
+ * assert.equal(pool.stats().retried, 1);
+ * ```
  */
 export function autoScale<I, O>(
   work: Work<I, O>,
-  options?: AutoScaleOptions,
-): AutoScaleStream<I, O> {
-  return new AutoScaleStream(work, options);
+  options: AutoScaleOptions<I> & { settled: true },
+): AutoScaleStream<I, SettledResult<I, O>>;
+/** Makes a pool that fails on the first job that fails for good. */
+export function autoScale<I, O>(
+  work: Work<I, O>,
+  options?: AutoScaleOptions<I> & { settled?: false },
+): AutoScaleStream<I, O>;
+/** Makes a pool whose `settled` is only known at run time. */
+export function autoScale<I, O>(
+  work: Work<I, O>,
+  options?: AutoScaleOptions<I>,
+): AutoScaleStream<I, O | SettledResult<I, O>>;
+export function autoScale<I, O>(
+  work: Work<I, O>,
+  options?: AutoScaleOptions<I>,
+): AutoScaleStream<I, O | SettledResult<I, O>> {
+  // The constructor types the plain output; the options decide.
+  return new AutoScaleStream<I, O | SettledResult<I, O>>(
+    work,
+    options as AutoScaleOptions<I> & { settled?: false },
+  );
 }

@@ -1,8 +1,8 @@
 /**
  * The controller: the one place that starts and retires workers, hands
- * them jobs, and ends the pool. It gathers a snapshot, asks the pure policy
- * in `scale_policy.ts`, and applies the answer; workers only run jobs and
- * report back.
+ * them jobs, decides what a failure leads to, and ends the pool. It
+ * gathers a snapshot, asks the pure policy in `scale_policy.ts`, and
+ * applies the answer; workers only run jobs and report back.
  *
  * Everything here runs on one thread, and every change of a worker's state
  * happens inside the controller's own methods, so a retire can never race
@@ -11,12 +11,15 @@
  * @module
  */
 
+import type { Clock, TimerHandle } from "./clock.ts";
 import { Deque } from "./deque.ts";
-import { FanIn } from "./fan_in.ts";
+import { FanIn, type Undelivered } from "./fan_in.ts";
 import { Intake } from "./intake.ts";
 import { RunningJobContext } from "./job_context.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { PoolStats } from "./pool_stats.ts";
+import { type ResolvedRetry, retryDelayMs, shouldRetry } from "./retry.ts";
+import { type RetryEntry, RetryQueue } from "./retry_queue.ts";
 import { ScaleEvent, type ScaleReason } from "./scale_event.ts";
 import {
   idleCheckIntervalMs,
@@ -31,29 +34,35 @@ import type { Work } from "./work.ts";
 /**
  * How the pool ended. Every ending goes through `#shutdown`, and the first
  * one wins:
- * - `"end"`: the writable closed and every job finished.
+ * - `"end"`: the input closed or drained, and every job finished.
  * - `"abort"`: the pool's own signal aborted; the output closes.
- * - `"error"`: a job failed; the output errors with its error.
+ * - `"deadline"`: a drain ran past its deadline; the output closes.
+ * - `"error"`: a job failed for good; the output errors with its error.
  * - `"input-abort"`: the writable was aborted; the output errors with the
  *   abort reason, as a `TransformStream`'s would.
  * - `"cancel"`: the reader cancelled the output.
  */
-type Ending = "end" | "abort" | "error" | "input-abort" | "cancel";
+type Ending = "end" | "abort" | "deadline" | "error" | "input-abort" | "cancel";
 
 interface PoolWorker<I> {
   readonly id: number;
-  // The job running now and its input number; context is undefined while
-  // the worker is idle.
+  // The attempt running now; context is undefined while the worker idles.
   job: I | undefined;
   seq: number;
+  attempt: number;
   context: RunningJobContext | undefined;
+  // When the attempt running now times out; Infinity without a timeout.
+  deadlineMs: number;
+  // Set when a timed-out attempt was given up: the record is out of the
+  // pool, and whatever the attempt does later is ignored.
+  givenUp: boolean;
   // When an idle check first saw this worker idle; undefined until then.
   // Reading a clock on every job costs more than a no-op job, so idle time
   // is sampled by the idle checks instead: this is a lower bound on when
   // the worker went idle, and a worker is never retired early.
   idleSeenAtMs: number | undefined;
-  // Bound once per worker: one job runs at a time, so a job's settlement
-  // needs no closure of its own.
+  // Bound once per worker: one attempt runs at a time, so an attempt's
+  // settlement needs no closure of its own.
   readonly onFulfilled: (value: unknown) => void;
   readonly onRejected: (reason: unknown) => void;
 }
@@ -64,12 +73,17 @@ export class Controller<I, O> {
   readonly writable: WritableStream<I>;
   readonly closed: Promise<void>;
 
-  #work: Work<I, O>;
+  #work: Work<I, unknown>;
   #limits: ScaleLimits;
+  #highWaterMark: number;
+  #timeoutMs: number | undefined;
+  #retry: ResolvedRetry<I> | undefined;
+  #settled: boolean;
   #signal: AbortSignal | undefined;
+  #clock: Clock;
   #dispatchEvent: (event: ScaleEvent) => void;
-  #intake: Intake<I>;
-  #fanIn: FanIn<O>;
+  #intake = new Intake<I>();
+  #fanIn: FanIn<I, O>;
   #writableController!: WritableStreamDefaultController;
 
   #workers = new Set<PoolWorker<I>>();
@@ -81,9 +95,26 @@ export class Controller<I, O> {
   #peakWorkers = 0;
   #scaleUps = 0;
   #scaleDowns = 0;
+  #retried = 0;
+  #timedOut = 0;
+  // Jobs whose failure ended the pool; failures delivered as records are
+  // counted by the fan-in.
+  #failedFatally = 0;
+
+  // Retries waiting out their backoff, and those whose backoff is over;
+  // the ready ones go before new jobs, to finish what was started.
+  #retries: RetryQueue<I>;
+  #readyRetries = new Deque<RetryEntry<I>>();
+  // How many jobs the two hold together. Almost always zero, so the hot
+  // path reads this one number instead of asking both.
+  #retrying = 0;
 
   // The single idle-check timer; armed only while a surplus worker idles.
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: TimerHandle | undefined;
+  // The single job-timeout timer, armed for the earliest deadline.
+  #timeoutTimer: TimerHandle | undefined;
+  #drainTimer: TimerHandle | undefined;
+  #drainDeadlineMs = Infinity;
   // Re-entrant pumps (a synchronous job finishing inside the dispatch
   // loop, a pull during an enqueue) fold into the running one.
   #pumping = false;
@@ -92,15 +123,18 @@ export class Controller<I, O> {
   #parkedPull: Settlers | undefined;
 
   #closeRequest: Settlers | undefined;
+  #draining = false;
   #ending: Ending | undefined;
   #reason: unknown;
+  #finished = false;
+  #unfinished: Undelivered<I>[] = [];
   #resolveClosed!: () => void;
   // Events wait here until the "start" event is out, so that listeners
   // added right after construction see every event, in order.
   #pendingEvents: ScaleEvent[] | undefined = [];
 
   constructor(
-    work: Work<I, O>,
+    work: Work<I, unknown>,
     options: ResolvedOptions,
     dispatchEvent: (event: ScaleEvent) => void,
   ) {
@@ -110,11 +144,20 @@ export class Controller<I, O> {
       maxWorkers: options.maxWorkers,
       idleTimeoutMs: options.idleTimeoutMs,
     };
+    this.#highWaterMark = options.highWaterMark;
+    this.#timeoutMs = options.timeoutMs;
+    // Validated with unknown jobs; retryIf is called with this pool's.
+    this.#retry = options.retry as ResolvedRetry<I> | undefined;
+    this.#settled = options.settled;
     this.#signal = options.signal;
+    this.#clock = options.clock;
     this.#dispatchEvent = dispatchEvent;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#intake = new Intake(options.highWaterMark);
-    this.#fanIn = new FanIn<O>(options.ordered, options.maxWorkers, {
+    this.#retries = new RetryQueue(this.#clock, (entry) => {
+      this.#readyRetries.push(entry);
+      this.#pump();
+    });
+    this.#fanIn = new FanIn<I, O>(options.ordered, options.maxWorkers, {
       pull: () => this.#onPull(),
       cancel: (reason) => this.#shutdown("cancel", reason),
     });
@@ -146,11 +189,51 @@ export class Controller<I, O> {
       workers: this.#workers.size,
       busy: this.#busy,
       queued: this.#intake.length,
-      completed: this.#fanIn.delivered,
+      completed: this.#fanIn.fulfilled,
       peakWorkers: this.#peakWorkers,
       scaleUps: this.#scaleUps,
       scaleDowns: this.#scaleDowns,
+      accepted: this.#intake.accepted,
+      failed: this.#failedFatally + this.#fanIn.rejected,
+      retried: this.#retried,
+      timedOut: this.#timedOut,
+      retrying: this.#retrying,
     };
+  }
+
+  /**
+   * Stops taking jobs, finishes those accepted, then ends the pool; past
+   * `deadlineMs` it aborts what is left instead.
+   */
+  drain(deadlineMs: number | undefined): Promise<void> {
+    if (this.#ending !== undefined) return this.closed;
+    if (!this.#draining && this.#closeRequest === undefined) {
+      this.#draining = true;
+      // Erroring the writable is what makes a pipe cancel its source. A
+      // write in progress already put its job in the intake, where it
+      // still runs.
+      this.#writableController.error(
+        new DOMException(
+          "The pool is draining: it takes no more jobs",
+          "AbortError",
+        ),
+      );
+      this.#intake.release();
+    }
+    this.#draining = true;
+    if (deadlineMs !== undefined) this.#armDrainDeadline(deadlineMs);
+    this.#pump();
+    return this.closed;
+  }
+
+  /** Accepted jobs whose result was not delivered, in input order. */
+  unfinished(): I[] {
+    if (!this.#finished) {
+      throw new Error(
+        "Cannot list unfinished jobs: the pool has not closed yet; await closed first",
+      );
+    }
+    return this.#unfinished.map(({ job }) => job);
   }
 
   #onAbort = (): void => {
@@ -172,7 +255,7 @@ export class Controller<I, O> {
   }
 
   #isWaitingForRoom(): boolean {
-    return this.#intake.length > 0 && outputRoom(this.#snapshot()) <= 0;
+    return this.#waiting() > 0 && outputRoom(this.#snapshot()) <= 0;
   }
 
   #unparkPull(): void {
@@ -182,9 +265,32 @@ export class Controller<I, O> {
   }
 
   #accept(job: I): Promise<void> | undefined {
+    // The common case: nothing waits and a worker idles with room to spare.
+    // The job goes straight to it, as the pump would send it, minus the
+    // queue round trip: nothing else can have changed since the last pump.
+    if (
+      !this.#pumping && this.#ending === undefined && this.#waiting() === 0 &&
+      this.#idle.length > 0 && outputRoom(this.#snapshot()) > 0
+    ) {
+      const seq = this.#intake.acceptTaken();
+      this.#run(this.#idle.pop() as PoolWorker<I>, job, seq, 1);
+      return undefined;
+    }
     this.#intake.accept(job);
     this.#pump();
-    return this.#intake.backpressure();
+    return this.#isIntakeFull() ? this.#intake.holdWrite() : undefined;
+  }
+
+  // Retries count against the high-water mark, so that failing jobs
+  // cannot pile up in backoff while the input keeps flowing.
+  #isIntakeFull(): boolean {
+    return this.#intake.length + this.#retrying > this.#highWaterMark;
+  }
+
+  /** Jobs ready to run: new ones and retries whose backoff is over. */
+  #waiting(): number {
+    const ready = this.#retrying === 0 ? 0 : this.#readyRetries.length;
+    return this.#intake.length + ready;
   }
 
   #requestClose(): Promise<void> {
@@ -195,9 +301,10 @@ export class Controller<I, O> {
   }
 
   /**
-   * Hands queued jobs to idle workers, starts workers the policy asks for,
-   * and repeats until nothing changes; then arms the idle timer or ends
-   * the pool if the work is done.
+   * Hands waiting jobs to idle workers, starts workers the policy asks
+   * for, and repeats until nothing changes; then releases a held write,
+   * wakes the reader's pull, arms the idle timer, or ends the pool if the
+   * work is done.
    */
   #pump(): void {
     if (this.#pumping) {
@@ -209,7 +316,7 @@ export class Controller<I, O> {
       do {
         this.#pumpAgain = false;
         if (this.#ending !== undefined) return;
-        if (this.#intake.length > 0) {
+        if (this.#waiting() > 0) {
           this.#dispatch();
           // A job that failed synchronously may have ended the pool.
           if (this.#ending !== undefined) return;
@@ -217,7 +324,7 @@ export class Controller<I, O> {
         // The policy starts workers only for waiting jobs or a missing
         // minimum; most pumps have neither, and skip the snapshot.
         if (
-          this.#intake.length > 0 ||
+          this.#waiting() > 0 ||
           this.#workers.size < this.#limits.minWorkers
         ) {
           const start = workersToStart(this.#snapshot(), this.#limits);
@@ -232,23 +339,33 @@ export class Controller<I, O> {
 
   #dispatch(): void {
     while (
-      this.#intake.length > 0 && this.#idle.length > 0 &&
+      this.#waiting() > 0 && this.#idle.length > 0 &&
       outputRoom(this.#snapshot()) > 0
     ) {
       const worker = this.#idle.pop() as PoolWorker<I>;
-      worker.seq = this.#intake.nextSeq;
-      this.#run(worker, this.#intake.take());
+      const retry = this.#retrying === 0
+        ? undefined
+        : this.#readyRetries.shift();
+      if (retry !== undefined) {
+        this.#retrying--;
+        this.#run(worker, retry.job, retry.seq, retry.attempt);
+      } else {
+        const seq = this.#intake.nextSeq;
+        this.#run(worker, this.#intake.take(), seq, 1);
+      }
     }
   }
 
   #afterPump(): void {
     if (
-      this.#closeRequest !== undefined && this.#intake.length === 0 &&
-      this.#busy === 0 && this.#fanIn.held === 0
+      (this.#closeRequest !== undefined || this.#draining) &&
+      this.#busy === 0 && this.#intake.length === 0 &&
+      this.#retrying === 0 && this.#fanIn.held === 0
     ) {
       this.#shutdown("end", undefined);
       return;
     }
+    if (!this.#isIntakeFull()) this.#intake.release();
     if (this.#parkedPull !== undefined && this.#isWaitingForRoom()) {
       this.#unparkPull();
     }
@@ -256,7 +373,10 @@ export class Controller<I, O> {
       this.#idleTimer === undefined && this.#idle.length > 0 &&
       this.#workers.size > this.#limits.minWorkers
     ) {
-      this.#armIdleTimer(idleCheckIntervalMs(this.#limits));
+      this.#idleTimer = this.#clock.setTimeout(
+        this.#onIdleTimer,
+        idleCheckIntervalMs(this.#limits),
+      );
     }
   }
 
@@ -276,21 +396,27 @@ export class Controller<I, O> {
     view.alive = this.#workers.size;
     view.idle = this.#idle.length;
     view.busy = this.#busy;
-    view.queued = this.#intake.length;
+    view.queued = this.#waiting();
     view.heldForOrder = this.#fanIn.held;
     view.outputDesiredSize = this.#fanIn.desiredSize;
     return view;
   }
 
-  #run(worker: PoolWorker<I>, job: I): void {
-    const context = new RunningJobContext(worker.id);
+  #run(worker: PoolWorker<I>, job: I, seq: number, attempt: number): void {
+    const context = new RunningJobContext(worker.id, attempt);
     worker.job = job;
+    worker.seq = seq;
+    worker.attempt = attempt;
     worker.context = context;
     this.#busy++;
-    let result: O | PromiseLike<O>;
+    if (this.#timeoutMs !== undefined) this.#startDeadline(worker);
+    let result: unknown;
+    let isNative: boolean;
     try {
       result = this.#work(job, context);
-      if (!isPromiseLike(result)) {
+      // Reading `then` may throw too: that fails the job like a throw.
+      isNative = result instanceof Promise;
+      if (!isNative && !isPromiseLike(result)) {
         this.#onJobDone(worker, result);
         return;
       }
@@ -300,38 +426,66 @@ export class Controller<I, O> {
     }
     // A native promise settles once; any other thenable is adopted by one
     // first, so a misbehaving thenable cannot deliver a result twice.
-    const promise = result instanceof Promise
-      ? result
+    const promise = isNative
+      ? result as Promise<unknown>
       : Promise.resolve(result);
     promise.then(worker.onFulfilled, worker.onRejected);
   }
 
-  #onJobDone(worker: PoolWorker<I>, value: O): void {
+  #onJobDone(worker: PoolWorker<I>, value: unknown): void {
+    if (worker.givenUp) return;
+    const job = worker.job as I;
     const seq = worker.seq;
-    this.#finishJob(worker);
+    this.#finishAttempt(worker);
     if (this.#ending !== undefined) {
+      this.#unfinished.push({ seq, job });
       this.#exitWorker(worker);
       return;
     }
     // Idle before delivering: the enqueue may pull, and a pump from there
     // must see every worker either idle or busy.
     this.#makeIdle(worker);
-    this.#fanIn.deliver(seq, value);
+    const item = this.#settled ? { job, status: "fulfilled", value } : value;
+    this.#fanIn.deliver(seq, job, item as O, false);
     this.#pump();
   }
 
   #onJobFailed(worker: PoolWorker<I>, error: unknown): void {
-    this.#finishJob(worker);
+    if (worker.givenUp) return;
+    const job = worker.job as I;
+    const { seq, attempt } = worker;
+    this.#finishAttempt(worker);
     if (this.#ending !== undefined) {
+      this.#unfinished.push({ seq, job });
       this.#exitWorker(worker);
       return;
     }
-    // Idle now, so the shutdown retires it with the other idle workers.
     this.#makeIdle(worker);
+    this.#onFailure(job, seq, attempt, error);
+  }
+
+  /** Retries a failed attempt, delivers it as a record, or fails the pool. */
+  #onFailure(job: I, seq: number, attempt: number, error: unknown): void {
+    const retry = this.#retry;
+    if (retry !== undefined && shouldRetry(retry, attempt, error, job)) {
+      this.#retried++;
+      this.#retrying++;
+      const delayMs = retryDelayMs(retry, attempt + 1, error, Math.random());
+      this.#retries.add(job, seq, attempt + 1, delayMs);
+      this.#pump();
+      return;
+    }
+    if (this.#settled) {
+      const record = { job, status: "rejected", reason: error };
+      this.#fanIn.deliver(seq, job, record as O, true);
+      this.#pump();
+      return;
+    }
+    this.#failedFatally++;
     this.#shutdown("error", error);
   }
 
-  #finishJob(worker: PoolWorker<I>): void {
+  #finishAttempt(worker: PoolWorker<I>): void {
     worker.job = undefined;
     worker.context = undefined;
     this.#busy--;
@@ -342,19 +496,27 @@ export class Controller<I, O> {
     this.#idle.push(worker);
   }
 
+  #createWorker(): PoolWorker<I> {
+    const worker: PoolWorker<I> = {
+      id: this.#nextWorkerId++,
+      job: undefined,
+      seq: -1,
+      attempt: 0,
+      context: undefined,
+      deadlineMs: Infinity,
+      givenUp: false,
+      idleSeenAtMs: undefined,
+      onFulfilled: (value) => this.#onJobDone(worker, value),
+      onRejected: (reason) => this.#onJobFailed(worker, reason),
+    };
+    return worker;
+  }
+
   #startWorkers(count: number, reason: ScaleReason): void {
     if (count === 0) return;
     const from = this.#workers.size;
     for (let i = 0; i < count; i++) {
-      const worker: PoolWorker<I> = {
-        id: this.#nextWorkerId++,
-        job: undefined,
-        seq: -1,
-        context: undefined,
-        idleSeenAtMs: undefined,
-        onFulfilled: (value) => this.#onJobDone(worker, value as O),
-        onRejected: (reason) => this.#onJobFailed(worker, reason),
-      };
+      const worker = this.#createWorker();
       this.#workers.add(worker);
       this.#idle.push(worker);
     }
@@ -365,19 +527,14 @@ export class Controller<I, O> {
     this.#pumpAgain = true;
   }
 
-  #armIdleTimer(delayMs: number): void {
-    this.#idleTimer = setTimeout(this.#onIdleTimer, Math.max(0, delayMs));
-  }
-
   /**
    * Samples how long each idle worker has idled, retires those the policy
    * names, and checks again while surplus workers idle.
    */
-
   #onIdleTimer = (): void => {
     this.#idleTimer = undefined;
     if (this.#ending !== undefined) return;
-    const now = performance.now();
+    const now = this.#clock.now();
     // Front to back, workers went idle in order, and every check stamps
     // all the unstamped ones: the durations come out longest first.
     const idleForMs: number[] = [];
@@ -388,7 +545,12 @@ export class Controller<I, O> {
     }
     const plan = planRetirement(idleForMs, this.#workers.size, this.#limits);
     this.#retireIdle(plan.retire, "idle");
-    if (plan.recheckInMs !== undefined) this.#armIdleTimer(plan.recheckInMs);
+    if (plan.recheckInMs !== undefined) {
+      this.#idleTimer = this.#clock.setTimeout(
+        this.#onIdleTimer,
+        plan.recheckInMs,
+      );
+    }
   };
 
   /** Retires the `count` longest-idle workers. */
@@ -411,18 +573,93 @@ export class Controller<I, O> {
   }
 
   /**
-   * The one way the pool ends. It stops intake, drops queued jobs and
-   * held results, aborts running jobs, clears the timer, removes the
-   * signal listener and retires idle workers; once the last busy worker
-   * has left, `#finish` ends the output and resolves `closed`. The first
-   * ending wins; later calls just return `closed`.
+   * Notes when the attempt starting now times out. Attempts share one
+   * timeout and start in time order, so the earliest deadline is always
+   * the oldest running attempt's: one timer, armed when none is, suffices.
+   */
+  #startDeadline(worker: PoolWorker<I>): void {
+    const timeoutMs = this.#timeoutMs as number;
+    worker.deadlineMs = this.#clock.now() + timeoutMs;
+    if (this.#timeoutTimer === undefined) {
+      this.#timeoutTimer = this.#clock.setTimeout(
+        this.#onTimeoutTimer,
+        timeoutMs,
+      );
+    }
+  }
+
+  #onTimeoutTimer = (): void => {
+    this.#timeoutTimer = undefined;
+    const now = this.#clock.now();
+    let nextDeadlineMs = Infinity;
+    for (const worker of [...this.#workers]) {
+      if (worker.context === undefined) continue;
+      if (worker.deadlineMs <= now) this.#giveUp(worker);
+      else nextDeadlineMs = Math.min(nextDeadlineMs, worker.deadlineMs);
+    }
+    if (nextDeadlineMs < Infinity && this.#timeoutTimer === undefined) {
+      this.#timeoutTimer = this.#clock.setTimeout(
+        this.#onTimeoutTimer,
+        nextDeadlineMs - now,
+      );
+    }
+  };
+
+  /**
+   * Gives up an attempt past its timeout: its signal aborts, it fails, and
+   * a fresh worker takes the slot at once. The old record leaves the pool,
+   * so whatever the attempt does later is ignored.
+   */
+  #giveUp(worker: PoolWorker<I>): void {
+    const job = worker.job as I;
+    const { seq, attempt, context } = worker;
+    const error = new DOMException(
+      `The job timed out after ${this.#timeoutMs} ms`,
+      "TimeoutError",
+    );
+    this.#timedOut++;
+    worker.givenUp = true;
+    this.#finishAttempt(worker);
+    RunningJobContext.abort(context as RunningJobContext, error);
+    if (this.#ending !== undefined) {
+      this.#unfinished.push({ seq, job });
+      this.#exitWorker(worker);
+      return;
+    }
+    this.#workers.delete(worker);
+    const replacement = this.#createWorker();
+    this.#workers.add(replacement);
+    this.#makeIdle(replacement);
+    this.#onFailure(job, seq, attempt, error);
+  }
+
+  #armDrainDeadline(deadlineMs: number): void {
+    const dueMs = this.#clock.now() + deadlineMs;
+    if (dueMs >= this.#drainDeadlineMs) return;
+    this.#drainDeadlineMs = dueMs;
+    this.#clock.clearTimeout(this.#drainTimer);
+    this.#drainTimer = this.#clock.setTimeout(() => {
+      this.#drainTimer = undefined;
+      this.#shutdown(
+        "deadline",
+        new DOMException("The drain deadline passed", "TimeoutError"),
+      );
+    }, deadlineMs);
+  }
+
+  /**
+   * The one way the pool ends. It stops intake, sets aside every job not
+   * yet running as unfinished, aborts running jobs, clears the idle timer,
+   * removes the signal listener and retires idle workers; once the last
+   * busy worker has left, `#finish` ends the output and resolves `closed`.
+   * The first ending wins; later calls just return `closed`.
    */
   #shutdown(ending: Ending, reason: unknown): Promise<void> {
     if (this.#ending !== undefined) return this.closed;
     this.#ending = ending;
     this.#reason = reason;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    clearTimeout(this.#idleTimer);
+    this.#clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     this.#unparkPull();
     // An identity TransformStream errors its writable side when its
@@ -431,9 +668,15 @@ export class Controller<I, O> {
     if (ending !== "end" && ending !== "input-abort") {
       this.#writableController.error(reason);
     }
-    this.#intake.drain();
+    const firstSeq = this.#intake.nextSeq;
+    this.#intake.drain().forEach((job, i) => {
+      this.#unfinished.push({ seq: firstSeq + i, job });
+    });
     this.#intake.release();
-    this.#fanIn.dropHeld();
+    this.#unfinished.push(...this.#readyRetries.drain());
+    this.#unfinished.push(...this.#retries.drain());
+    this.#retrying = 0;
+    this.#unfinished.push(...this.#fanIn.dropHeld());
     for (const worker of this.#workers) {
       if (worker.context !== undefined) {
         RunningJobContext.abort(worker.context, reason);
@@ -450,17 +693,24 @@ export class Controller<I, O> {
     switch (this.#ending) {
       case "end":
       case "abort":
+      case "deadline":
         this.#fanIn.close();
         break;
       case "error":
       case "input-abort":
-        this.#fanIn.error(reason);
+        this.#unfinished.push(...this.#fanIn.error(reason));
         break;
       case "cancel":
         break;
     }
     if (this.#ending === "end") this.#closeRequest?.resolve();
     else this.#closeRequest?.reject(reason);
+    this.#clock.clearTimeout(this.#timeoutTimer);
+    this.#timeoutTimer = undefined;
+    this.#clock.clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.#unfinished.sort((a, b) => a.seq - b.seq);
+    this.#finished = true;
     this.#resolveClosed();
   }
 
@@ -477,7 +727,9 @@ export class Controller<I, O> {
   }
 }
 
-type MutableSnapshot = { -readonly [K in keyof PoolSnapshot]: PoolSnapshot[K] };
+type MutableSnapshot = {
+  -readonly [K in keyof PoolSnapshot]: PoolSnapshot[K];
+};
 
 interface Settlers {
   readonly promise: Promise<void>;
@@ -495,7 +747,8 @@ function settlers(): Settlers {
   return { promise, resolve, reject };
 }
 
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") &&
-    value !== null && typeof (value as PromiseLike<T>).then === "function";
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
 }

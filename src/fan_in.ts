@@ -1,6 +1,8 @@
 /**
  * The pool's single output: every worker's results go into one
- * `ReadableStream`, in completion order or restored to input order.
+ * `ReadableStream`, in completion order or restored to input order. It
+ * also keeps the books on what it delivered, so that every accepted job
+ * can be accounted for when the pool ends.
  * @module
  */
 
@@ -15,6 +17,18 @@ export interface FanInHooks {
   cancel(reason: unknown): Promise<void>;
 }
 
+/** A job whose result never reached the reader, by input number. */
+export interface Undelivered<I> {
+  readonly seq: number;
+  readonly job: I;
+}
+
+interface Held<I, O> {
+  readonly job: I;
+  readonly item: O;
+  readonly rejected: boolean;
+}
+
 /**
  * Funnels results into one readable stream.
  *
@@ -22,20 +36,37 @@ export interface FanInHooks {
  * held for order and unread results together stay within it (see
  * `outputRoom`). A read that frees room therefore always leaves
  * `desiredSize > 0`, which is exactly when the stream calls `pull`, so the
- * pool is woken every time room opens.
+ * pool is woken every time room opens. The same bound means unread results
+ * never outnumber the high-water mark, so a ring that size remembers whose
+ * results they are.
  */
-export class FanIn<O> {
+export class FanIn<I, O> {
   readonly readable: ReadableStream<O>;
   #controller!: ReadableStreamDefaultController<O>;
+  #highWaterMark: number;
   #ordered: boolean;
-  // Results that finished ahead of an earlier job, by input number.
-  #held = new Map<number, O>();
+  #held = new Map<number, Held<I, O>>();
   #nextSeq = 0;
-  #delivered = 0;
+  #fulfilled = 0;
+  #rejected = 0;
   #ended = false;
+  // The jobs of the latest deliveries, newest last; parallel arrays, so a
+  // delivery allocates nothing. Capacity is a power of two >= the
+  // high-water mark.
+  #recentJobs: (I | undefined)[];
+  #recentSeqs: number[];
+  #recentRejected: boolean[];
+  #recentMask: number;
+  #recentCount = 0;
 
   constructor(ordered: boolean, highWaterMark: number, hooks: FanInHooks) {
     this.#ordered = ordered;
+    this.#highWaterMark = highWaterMark;
+    const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, highWaterMark)));
+    this.#recentJobs = new Array(capacity);
+    this.#recentSeqs = new Array(capacity).fill(0);
+    this.#recentRejected = new Array(capacity).fill(false);
+    this.#recentMask = capacity - 1;
     this.readable = new ReadableStream<O>({
       start: (controller) => {
         this.#controller = controller;
@@ -58,35 +89,47 @@ export class FanIn<O> {
     return this.#held.size;
   }
 
-  /** Results handed to the readable side so far. */
-  get delivered(): number {
-    return this.#delivered;
+  /** Successful results handed to the readable side and not discarded. */
+  get fulfilled(): number {
+    return this.#fulfilled;
   }
 
-  /** Hands over the result of job number `seq`. */
-  deliver(seq: number, value: O): void {
+  /** Failure records handed to the readable side and not discarded. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
+  /**
+   * Hands over `item`, the outcome of job `job` (input number `seq`), in
+   * its turn.
+   */
+  deliver(seq: number, job: I, item: O, rejected: boolean): void {
     if (!this.#ordered) {
-      this.#enqueue(value);
+      this.#enqueue(seq, job, item, rejected);
       return;
     }
     if (seq !== this.#nextSeq) {
-      this.#held.set(seq, value);
+      this.#held.set(seq, { job, item, rejected });
       return;
     }
-    this.#enqueue(value);
+    this.#enqueue(seq, job, item, rejected);
     this.#nextSeq++;
-    while (this.#held.size > 0) {
-      const next = this.#held.get(this.#nextSeq);
-      if (next === undefined && !this.#held.has(this.#nextSeq)) return;
+    for (
+      let next = this.#held.get(this.#nextSeq);
+      next !== undefined;
+      next = this.#held.get(this.#nextSeq)
+    ) {
       this.#held.delete(this.#nextSeq);
-      this.#enqueue(next as O);
+      this.#enqueue(this.#nextSeq, next.job, next.item, next.rejected);
       this.#nextSeq++;
     }
   }
 
-  /** Discards results held for order: their turn will never come. */
-  dropHeld(): void {
+  /** Discards results held for order and says whose they were. */
+  dropHeld(): Undelivered<I>[] {
+    const dropped = [...this.#held].map(([seq, { job }]) => ({ seq, job }));
     this.#held.clear();
+    return dropped;
   }
 
   /** Ends the output; unread results stay readable. */
@@ -96,15 +139,40 @@ export class FanIn<O> {
     this.#controller.close();
   }
 
-  /** Errors the output with `reason`; unread results are discarded. */
-  error(reason: unknown): void {
-    if (this.#ended) return;
+  /**
+   * Errors the output with `reason`. The stream discards unread results,
+   * so they no longer count as delivered; returns whose they were.
+   */
+  error(reason: unknown): Undelivered<I>[] {
+    if (this.#ended) return [];
     this.#ended = true;
+    const unread = Math.min(
+      this.#highWaterMark - this.desiredSize,
+      this.#recentCount,
+      this.#recentJobs.length,
+    );
+    const discarded: Undelivered<I>[] = [];
+    for (let i = this.#recentCount - unread; i < this.#recentCount; i++) {
+      const slot = i & this.#recentMask;
+      discarded.push({
+        seq: this.#recentSeqs[slot],
+        job: this.#recentJobs[slot] as I,
+      });
+      if (this.#recentRejected[slot]) this.#rejected--;
+      else this.#fulfilled--;
+    }
+    this.#recentJobs.fill(undefined);
     this.#controller.error(reason);
+    return discarded;
   }
 
-  #enqueue(value: O): void {
-    this.#controller.enqueue(value);
-    this.#delivered++;
+  #enqueue(seq: number, job: I, item: O, rejected: boolean): void {
+    this.#controller.enqueue(item);
+    const slot = this.#recentCount++ & this.#recentMask;
+    this.#recentJobs[slot] = job;
+    this.#recentSeqs[slot] = seq;
+    this.#recentRejected[slot] = rejected;
+    if (rejected) this.#rejected++;
+    else this.#fulfilled++;
   }
 }

@@ -1,31 +1,25 @@
 /**
  * The pool's intake: jobs accepted from the writable side wait here for a
- * worker, and the writable side is held back while too many wait.
+ * worker, and a write that overfills it is held back.
  * @module
  */
 
 import { Deque } from "./deque.ts";
 
 /**
- * A FIFO of accepted jobs that reports backpressure past its high-water
- * mark. Jobs are numbered in input order from 0; since they leave in that
- * order too, a job's number is how many were taken before it, and the
- * queue stores the bare jobs.
+ * A FIFO of accepted jobs. Jobs are numbered in input order from 0; since
+ * they leave in that order too, a job's number is how many were taken
+ * before it, and the queue stores the bare jobs.
  *
  * The writable side's own queue holds one chunk at a time (the one being
- * written), which is already in this queue by then; so at most
- * `highWaterMark + 1` jobs wait here.
+ * written), which is already in this queue by then, so nothing accepted
+ * ever waits where the pool cannot see it.
  */
 export class Intake<I> {
   #queue = new Deque<I>();
-  #highWaterMark: number;
   #accepted = 0;
   #taken = 0;
-  #space: PromiseWithResolve | undefined;
-
-  constructor(highWaterMark: number) {
-    this.#highWaterMark = highWaterMark;
-  }
+  #heldWrite: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /** Jobs waiting for a worker. */
   get length(): number {
@@ -49,31 +43,36 @@ export class Intake<I> {
   }
 
   /**
-   * `undefined` while the queue is within its high-water mark; otherwise a
-   * promise that resolves once a worker has taken enough jobs.
+   * Counts a job handed to a worker without queueing it, which only keeps
+   * input order while the queue is empty. Returns its input number.
    */
-  backpressure(): Promise<void> | undefined {
-    if (this.#queue.length <= this.#highWaterMark) return undefined;
-    this.#space ??= withResolve();
-    return this.#space.promise;
+  acceptTaken(): number {
+    this.#accepted++;
+    return this.#taken++;
   }
 
-  /**
-   * Hands the oldest job to a worker; read `nextSeq` first for its number.
-   * The queue must not be empty.
-   */
+  /** Hands the oldest job to a worker. The queue must not be empty. */
   take(): I {
-    const job = this.#queue.shift() as I;
     this.#taken++;
-    if (this.#queue.length <= this.#highWaterMark) this.release();
-    return job;
+    return this.#queue.shift() as I;
   }
 
-  /** Lets a held-back write finish, whatever the queue holds. */
+  /** A promise that settles when `release` is next called. */
+  holdWrite(): Promise<void> {
+    if (this.#heldWrite === undefined) {
+      // `Promise.withResolvers` would do, but Node.js 20 lacks it.
+      let resolve!: () => void;
+      const promise = new Promise<void>((settle) => resolve = settle);
+      this.#heldWrite = { promise, resolve };
+    }
+    return this.#heldWrite.promise;
+  }
+
+  /** Lets a held-back write finish. */
   release(): void {
-    const space = this.#space;
-    this.#space = undefined;
-    space?.resolve();
+    const held = this.#heldWrite;
+    this.#heldWrite = undefined;
+    held?.resolve();
   }
 
   /** Empties the queue and returns what it held, oldest first. */
@@ -81,16 +80,4 @@ export class Intake<I> {
     this.#taken += this.#queue.length;
     return this.#queue.drain();
   }
-}
-
-interface PromiseWithResolve {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-// `Promise.withResolvers` would do, but Node.js 20 lacks it.
-function withResolve(): PromiseWithResolve {
-  let resolve!: () => void;
-  const promise = new Promise<void>((settle) => resolve = settle);
-  return { promise, resolve };
 }

@@ -10,12 +10,14 @@ import type { JobContext } from "./work.ts";
 /** One job's context; only the pool can abort it. */
 export class RunningJobContext implements JobContext {
   readonly workerId: number;
+  readonly attempt: number;
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
 
-  constructor(workerId: number) {
+  constructor(workerId: number, attempt: number) {
     this.workerId = workerId;
+    this.attempt = attempt;
   }
 
   /** Aborts when the pool wants the job to stop early. */

@@ -4,8 +4,19 @@
  * @module
  */
 
-/** Options for {@linkcode autoScale}. */
-export interface AutoScaleOptions {
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import {
+  type ResolvedRetry,
+  type RetryOptions,
+  withRetryDefaults,
+} from "./retry.ts";
+
+/**
+ * Options for {@linkcode autoScale}.
+ *
+ * @typeParam I The job type, seen by `retry.retryIf`.
+ */
+export interface AutoScaleOptions<I = unknown> {
   /**
    * Workers kept alive while the pool runs, even when idle. They start at
    * once.
@@ -41,6 +52,23 @@ export interface AutoScaleOptions {
    * @default {maxWorkers}
    */
   highWaterMark?: number;
+  /**
+   * Milliseconds one attempt of a job may run. Past it the job's signal
+   * aborts with a `DOMException` named `"TimeoutError"`, the attempt counts
+   * as failed, and the worker moves on at once: a job that ignores its
+   * signal keeps running outside the pool, which ignores its result. It
+   * also bounds how long a shutdown waits for running jobs.
+   * @default {undefined} (no limit)
+   */
+  timeout?: number;
+  /** Try failed jobs again; see {@linkcode RetryOptions}. */
+  retry?: RetryOptions<I>;
+  /**
+   * Deliver one {@linkcode SettledResult} per job, fulfilled or rejected,
+   * instead of failing the pool on the first job that fails for good.
+   * @default {false}
+   */
+  settled?: boolean;
 }
 
 /** Every option, validated, with defaults applied. */
@@ -51,6 +79,11 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly ordered: boolean;
   readonly highWaterMark: number;
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetry<unknown> | undefined;
+  readonly settled: boolean;
+  /** Time and timers; tests substitute a controllable clock. */
+  readonly clock: Clock;
 }
 
 const DEFAULT_MIN_WORKERS = 1;
@@ -64,7 +97,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 100;
  * @throws {RangeError} A number is out of range, or the bounds conflict.
  */
 export function resolveOptions(
-  options: AutoScaleOptions | undefined,
+  options: AutoScaleOptions<unknown> | undefined,
   action: string,
 ): ResolvedOptions {
   if (options === undefined) options = {};
@@ -104,7 +137,24 @@ export function resolveOptions(
     signal: optionalSignal(action, "signal", options.signal),
     ordered: optionalBoolean(action, "ordered", options.ordered) ?? false,
     highWaterMark,
+    timeoutMs: optionalTimeout(action, "timeout", options.timeout),
+    retry: optionalRetry(action, options.retry),
+    settled: optionalBoolean(action, "settled", options.settled) ?? false,
+    clock: SYSTEM_CLOCK,
   };
+}
+
+/**
+ * Checks an optional drain deadline.
+ *
+ * @throws {TypeError} It is not a number.
+ * @throws {RangeError} It is negative or not finite.
+ */
+export function checkDeadline(
+  action: string,
+  deadlineMs: unknown,
+): number | undefined {
+  return optionalDuration(action, "deadlineMs", deadlineMs);
 }
 
 /**
@@ -237,6 +287,42 @@ function optionalDuration(
     );
   }
   return value;
+}
+
+function optionalTimeout(
+  action: string,
+  name: string,
+  value: unknown,
+): number | undefined {
+  const ms = optionalDuration(action, name, value);
+  if (ms === 0) {
+    throw new RangeError(
+      `${action}: "${name}" must be a finite number > 0, received 0`,
+    );
+  }
+  return ms;
+}
+
+function optionalRetry(
+  action: string,
+  value: unknown,
+): ResolvedRetry<unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `${action}: "retry" must be an object, received ${describe(value)}`,
+    );
+  }
+  const retry = value as RetryOptions<unknown>;
+  requiredCount(action, "retry.attempts", retry.attempts, 1);
+  if (typeof retry.delay !== "function") {
+    optionalDuration(action, "retry.delay", retry.delay);
+  }
+  optionalDuration(action, "retry.maxDelay", retry.maxDelay);
+  if (retry.retryIf !== undefined) {
+    checkFunction(action, "retry.retryIf", retry.retryIf);
+  }
+  return withRetryDefaults(retry);
 }
 
 function optionalSignal(

@@ -6,9 +6,8 @@
 /**
  * A snapshot of a pool's state, fresh on each call to `stats()`.
  *
- * Invariant: `workers = (workers started) - (workers retired or exited)`,
- * where starts are the `"start"` workers plus `scaleUps`, and exits are
- * `scaleDowns` plus those that left at shutdown.
+ * Once the pool has closed, every accepted job is accounted for:
+ * `completed + failed + unfinished().length === accepted`.
  */
 export interface PoolStats {
   /** Workers alive now, idle or busy. */
@@ -17,7 +16,10 @@ export interface PoolStats {
   busy: number;
   /** Jobs accepted and waiting for a worker. */
   queued: number;
-  /** Results handed to the readable side so far. */
+  /**
+   * Successful results handed to the readable side (results an error
+   * ending discards before they are read no longer count).
+   */
   completed: number;
   /** The most workers alive at once so far. */
   peakWorkers: number;
@@ -25,4 +27,17 @@ export interface PoolStats {
   scaleUps: number;
   /** Workers retired for idling past `idleTimeout`. */
   scaleDowns: number;
+  /** Jobs the writable side has taken in. */
+  accepted: number;
+  /**
+   * Jobs that failed for good: delivered as rejected records with
+   * `settled`, or the one whose error ended the pool.
+   */
+  failed: number;
+  /** Retries scheduled so far (attempts after a job's first). */
+  retried: number;
+  /** Attempts given up for running past `timeout`. */
+  timedOut: number;
+  /** Jobs waiting out a retry backoff, or ready for their next attempt. */
+  retrying: number;
 }

@@ -17,6 +17,8 @@ export interface JobContext {
    * one pool, so they can key per-worker state.
    */
   readonly workerId: number;
+  /** Which attempt this is: 1, then 2 for the first retry, and so on. */
+  readonly attempt: number;
 }
 
 /**

@@ -160,7 +160,7 @@ export async function laterFinishesFirst(job: number): Promise<number> {
 export function pool(
   workName: string,
   work: Work<number, number>,
-  options: AutoScaleOptions,
+  options: AutoScaleOptions & { settled?: false },
 ): Subject {
   return {
     name: `autoScale(${workName}, ${JSON.stringify(options)})`,
@@ -715,7 +715,7 @@ export function poolArbitrary(): fc.Arbitrary<Subject> {
     ordered: fc.boolean(),
     idleTimeout: fc.constantFrom(0, 5, 100),
   }).map(({ work, minWorkers, extraWorkers, ...rest }) => {
-    const options: AutoScaleOptions = {
+    const options: AutoScaleOptions & { settled?: false } = {
       minWorkers,
       maxWorkers: Math.max(1, minWorkers + extraWorkers),
       ...rest,

@@ -26,7 +26,9 @@ const pace: fc.Arbitrary<Pace> = fc.oneof(
   }),
 );
 
-const poolOptions: fc.Arbitrary<Required<Omit<AutoScaleOptions, "signal">>> = fc
+const poolOptions: fc.Arbitrary<
+  Required<Omit<AutoScaleOptions, "signal" | "timeout" | "retry" | "settled">>
+> = fc
   .record({
     minWorkers: fc.integer({ min: 0, max: 4 }),
     extraWorkers: fc.integer({ min: 0, max: 6 }),
