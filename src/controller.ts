@@ -101,10 +101,12 @@ export class Controller<I, O> {
   // counted by the fan-in.
   #failedFatally = 0;
 
-  // Retries waiting out their backoff, and those whose backoff is over;
-  // the ready ones go before new jobs, to finish what was started.
+  #ordered: boolean;
+  // Retries waiting out their backoff, and those whose backoff is over,
+  // oldest input first; the ready ones go before new jobs, to finish what
+  // was started.
   #retries: RetryQueue<I>;
-  #readyRetries = new Deque<RetryEntry<I>>();
+  #readyRetries: RetryEntry<I>[] = [];
   // How many jobs the two hold together. Almost always zero, so the hot
   // path reads this one number instead of asking both.
   #retrying = 0;
@@ -153,8 +155,9 @@ export class Controller<I, O> {
     this.#clock = options.clock;
     this.#dispatchEvent = dispatchEvent;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#ordered = options.ordered;
     this.#retries = new RetryQueue(this.#clock, (entry) => {
-      this.#readyRetries.push(entry);
+      insertBySeq(this.#readyRetries, entry);
       this.#pump();
     });
     this.#fanIn = new FanIn<I, O>(options.ordered, options.maxWorkers, {
@@ -274,7 +277,7 @@ export class Controller<I, O> {
     ) {
       const seq = this.#intake.acceptTaken();
       this.#run(this.#idle.pop() as PoolWorker<I>, job, seq, 1);
-      return undefined;
+      return this.#isIntakeFull() ? this.#intake.holdWrite() : undefined;
     }
     this.#intake.accept(job);
     this.#pump();
@@ -337,23 +340,38 @@ export class Controller<I, O> {
     }
   }
 
+  /**
+   * Hands ready retries, then new jobs, to idle workers while the output
+   * has room; a blocking retry goes even without.
+   */
   #dispatch(): void {
-    while (
-      this.#waiting() > 0 && this.#idle.length > 0 &&
-      outputRoom(this.#snapshot()) > 0
-    ) {
-      const worker = this.#idle.pop() as PoolWorker<I>;
-      const retry = this.#retrying === 0
-        ? undefined
-        : this.#readyRetries.shift();
-      if (retry !== undefined) {
+    while (this.#idle.length > 0) {
+      const hasRoom = outputRoom(this.#snapshot()) > 0;
+      if (
+        this.#retrying > 0 && this.#readyRetries.length > 0 &&
+        (hasRoom || this.#blockingRetries() > 0)
+      ) {
+        const retry = this.#readyRetries.shift() as RetryEntry<I>;
         this.#retrying--;
+        const worker = this.#idle.pop() as PoolWorker<I>;
         this.#run(worker, retry.job, retry.seq, retry.attempt);
-      } else {
+      } else if (this.#intake.length > 0 && hasRoom) {
         const seq = this.#intake.nextSeq;
+        const worker = this.#idle.pop() as PoolWorker<I>;
         this.#run(worker, this.#intake.take(), seq, 1);
+      } else {
+        return;
       }
     }
+  }
+
+  /** 1 when the output waits for the first ready retry's result, else 0. */
+  #blockingRetries(): number {
+    const first = this.#readyRetries[0];
+    return this.#ordered && first !== undefined &&
+        first.seq === this.#fanIn.nextSeq
+      ? 1
+      : 0;
   }
 
   #afterPump(): void {
@@ -387,6 +405,7 @@ export class Controller<I, O> {
     idle: 0,
     busy: 0,
     queued: 0,
+    blockingRetries: 0,
     heldForOrder: 0,
     outputDesiredSize: 0,
   };
@@ -397,6 +416,7 @@ export class Controller<I, O> {
     view.idle = this.#idle.length;
     view.busy = this.#busy;
     view.queued = this.#waiting();
+    view.blockingRetries = this.#retrying === 0 ? 0 : this.#blockingRetries();
     view.heldForOrder = this.#fanIn.held;
     view.outputDesiredSize = this.#fanIn.desiredSize;
     return view;
@@ -673,7 +693,7 @@ export class Controller<I, O> {
       this.#unfinished.push({ seq: firstSeq + i, job });
     });
     this.#intake.release();
-    this.#unfinished.push(...this.#readyRetries.drain());
+    this.#unfinished.push(...this.#readyRetries.splice(0));
     this.#unfinished.push(...this.#retries.drain());
     this.#retrying = 0;
     this.#unfinished.push(...this.#fanIn.dropHeld());
@@ -745,6 +765,13 @@ function settlers(): Settlers {
     reject = onReject;
   });
   return { promise, resolve, reject };
+}
+
+/** Inserts `entry` after every entry with a smaller input number. */
+function insertBySeq<I>(entries: RetryEntry<I>[], entry: RetryEntry<I>): void {
+  let index = entries.length;
+  while (index > 0 && entries[index - 1].seq > entry.seq) index--;
+  entries.splice(index, 0, entry);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -84,6 +84,11 @@ export class FanIn<I, O> {
     return this.#controller.desiredSize ?? 0;
   }
 
+  /** In ordered mode, the input number whose result goes out next. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
   /** Results finished but held back for input order. */
   get held(): number {
     return this.#held.size;

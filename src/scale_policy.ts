@@ -14,8 +14,16 @@ export interface PoolSnapshot {
   readonly idle: number;
   /** Workers running a job. */
   readonly busy: number;
-  /** Jobs accepted and not yet taken by a worker. */
+  /**
+   * Jobs ready to run and not yet taken by a worker: new jobs, and failed
+   * ones whose retry backoff is over.
+   */
   readonly queued: number;
+  /**
+   * 1 when the oldest job of an ordered pool is among the ready retries,
+   * else 0. The output waits for its result, so it runs even without room.
+   */
+  readonly blockingRetries: number;
   /** Results finished but held back to restore input order. */
   readonly heldForOrder: number;
   /**
@@ -65,21 +73,32 @@ export function outputRoom(snapshot: PoolSnapshot): number {
 }
 
 /**
+ * How many jobs could start now if there were workers for them: waiting
+ * jobs as far as output room goes, and at least a blocking retry. With
+ * input order, later results may fill the room while the oldest job waits
+ * out its backoff, and only its retry can release them.
+ */
+export function runnableJobs(snapshot: PoolSnapshot): number {
+  const room = Math.max(0, outputRoom(snapshot));
+  return Math.max(Math.min(snapshot.queued, room), snapshot.blockingRetries);
+}
+
+/**
  * How many workers to start now: enough to refill the minimum, and while
- * jobs wait with no worker idle, one per job that has output room, up to
- * the maximum.
+ * jobs could run with no worker idle, one per such job, up to the
+ * maximum.
  */
 export function workersToStart(
   snapshot: PoolSnapshot,
   limits: ScaleLimits,
 ): number {
   const refill = Math.max(0, limits.minWorkers - snapshot.alive);
-  if (snapshot.queued === 0 || snapshot.idle > 0) return refill;
+  if (snapshot.idle > 0) return refill;
   // More workers cannot help a lagging reader; results would only pile up.
-  const room = outputRoom(snapshot);
-  if (room <= 0) return refill;
+  const runnable = runnableJobs(snapshot);
+  if (runnable === 0) return refill;
   const headroom = limits.maxWorkers - snapshot.alive;
-  return Math.max(refill, Math.min(snapshot.queued, headroom, room));
+  return Math.max(refill, Math.min(runnable, headroom));
 }
 
 /** How long to wait before the next idle check. */

@@ -5,6 +5,7 @@ import {
   outputRoom,
   planRetirement,
   type PoolSnapshot,
+  runnableJobs,
   type ScaleLimits,
   workersToStart,
 } from "../src/scale_policy.ts";
@@ -22,6 +23,7 @@ function snapshot(fields: Partial<PoolSnapshot>): PoolSnapshot {
     idle: 0,
     busy: 1,
     queued: 0,
+    blockingRetries: 0,
     heldForOrder: 0,
     outputDesiredSize: 8,
     ...fields,
@@ -88,6 +90,21 @@ test("workersToStart() counts results held for order against output room", () =>
   });
   assert.equal(outputRoom(held), 1);
   assert.equal(workersToStart(held, limits), 1);
+});
+
+test("workersToStart() starts a worker for a blocking retry even without room", () => {
+  // The oldest job waits to retry while later results fill the budget.
+  const blocked = snapshot({
+    alive: 0,
+    busy: 0,
+    queued: 5,
+    blockingRetries: 1,
+    heldForOrder: 8,
+    outputDesiredSize: 8,
+  });
+  assert.equal(outputRoom(blocked), 0);
+  assert.equal(runnableJobs(blocked), 1);
+  assert.equal(workersToStart(blocked, { ...limits, minWorkers: 0 }), 1);
 });
 
 test("workersToStart() refills the minimum whatever the pressure", () => {
