@@ -294,13 +294,22 @@ function optionalTimeout(
   name: string,
   value: unknown,
 ): number | undefined {
-  const ms = optionalDuration(action, name, value);
-  if (ms === 0) {
-    throw new RangeError(
-      `${action}: "${name}" must be a finite number > 0, received 0`,
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${action}: "${name}" must be a number of milliseconds, received ${
+        describe(value)
+      }`,
     );
   }
-  return ms;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `${action}: "${name}" must be a finite number > 0, received ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
 }
 
 function optionalRetry(

@@ -209,3 +209,67 @@ test("autoScalePool() names each bad argument", () => {
     ),
   );
 });
+
+test("autoScale() names a timeout that is not a positive finite number", () => {
+  rejects(
+    { timeout: 0 },
+    RangeError,
+    'Cannot create pool: "timeout" must be a finite number > 0, received 0',
+  );
+  rejects(
+    { timeout: -10 },
+    RangeError,
+    'Cannot create pool: "timeout" must be a finite number > 0, received -10',
+  );
+  rejects(
+    { timeout: Infinity },
+    RangeError,
+    'Cannot create pool: "timeout" must be a finite number > 0, received Infinity',
+  );
+  rejects(
+    { timeout: "1s" },
+    TypeError,
+    'Cannot create pool: "timeout" must be a number of milliseconds, received "1s"',
+  );
+});
+
+test("autoScale() names each bad retry field", () => {
+  rejects(
+    { retry: 3 },
+    TypeError,
+    'Cannot create pool: "retry" must be an object, received 3',
+  );
+  rejects(
+    { retry: {} },
+    TypeError,
+    'Cannot create pool: "retry.attempts" must be a number, received undefined',
+  );
+  rejects(
+    { retry: { attempts: 0 } },
+    RangeError,
+    'Cannot create pool: "retry.attempts" must be an integer >= 1, received 0',
+  );
+  rejects(
+    { retry: { attempts: 2, delay: -1 } },
+    RangeError,
+    'Cannot create pool: "retry.delay" must be a finite number >= 0, received -1',
+  );
+  rejects(
+    { retry: { attempts: 2, maxDelay: NaN } },
+    RangeError,
+    'Cannot create pool: "retry.maxDelay" must be a finite number >= 0, received NaN',
+  );
+  rejects(
+    { retry: { attempts: 2, retryIf: true } },
+    TypeError,
+    'Cannot create pool: "retry.retryIf" must be a function, received true',
+  );
+});
+
+test("autoScale() names a settled that is not a boolean", () => {
+  rejects(
+    { settled: 1 },
+    TypeError,
+    'Cannot create pool: "settled" must be a boolean, received 1',
+  );
+});
