@@ -14,17 +14,22 @@
 import type { Clock, TimerHandle } from "./clock.ts";
 import { Deque } from "./deque.ts";
 import { FanIn, type Undelivered } from "./fan_in.ts";
+import { IdleChecks } from "./idle_checks.ts";
 import { Intake } from "./intake.ts";
 import { RunningJobContext } from "./job_context.ts";
+import { JobDeadlines } from "./job_deadlines.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { PoolStats } from "./pool_stats.ts";
+import {
+  type AttemptSettled,
+  createPoolWorker,
+  type PoolWorker,
+} from "./pool_worker.ts";
 import { type ResolvedRetry, retryDelayMs, shouldRetry } from "./retry.ts";
 import { type RetryEntry, RetryQueue } from "./retry_queue.ts";
 import { ScaleEvent, type ScaleReason } from "./scale_event.ts";
 import {
-  idleCheckIntervalMs,
   outputRoom,
-  planRetirement,
   type PoolSnapshot,
   type ScaleLimits,
   workersToStart,
@@ -44,29 +49,6 @@ import type { Work } from "./work.ts";
  */
 type Ending = "end" | "abort" | "deadline" | "error" | "input-abort" | "cancel";
 
-interface PoolWorker<I> {
-  readonly id: number;
-  // The attempt running now; context is undefined while the worker idles.
-  job: I | undefined;
-  seq: number;
-  attempt: number;
-  context: RunningJobContext | undefined;
-  // When the attempt running now times out; Infinity without a timeout.
-  deadlineMs: number;
-  // Set when a timed-out attempt was given up: the record is out of the
-  // pool, and whatever the attempt does later is ignored.
-  givenUp: boolean;
-  // When an idle check first saw this worker idle; undefined until then.
-  // Reading a clock on every job costs more than a no-op job, so idle time
-  // is sampled by the idle checks instead: this is a lower bound on when
-  // the worker went idle, and a worker is never retired early.
-  idleSeenAtMs: number | undefined;
-  // Bound once per worker: one attempt runs at a time, so an attempt's
-  // settlement needs no closure of its own.
-  readonly onFulfilled: (value: unknown) => void;
-  readonly onRejected: (reason: unknown) => void;
-}
-
 /** Runs one pool: its intake, its workers, its output and its ending. */
 export class Controller<I, O> {
   readonly readable: ReadableStream<O>;
@@ -76,7 +58,6 @@ export class Controller<I, O> {
   #work: Work<I, unknown>;
   #limits: ScaleLimits;
   #highWaterMark: number;
-  #timeoutMs: number | undefined;
   #retry: ResolvedRetry<I> | undefined;
   #settled: boolean;
   #signal: AbortSignal | undefined;
@@ -102,19 +83,16 @@ export class Controller<I, O> {
   #failedFatally = 0;
 
   #ordered: boolean;
-  // Retries waiting out their backoff, and those whose backoff is over,
-  // oldest input first; the ready ones go before new jobs, to finish what
-  // was started.
+  // Ready retries go before new jobs, to finish what was started.
   #retries: RetryQueue<I>;
-  #readyRetries: RetryEntry<I>[] = [];
-  // How many jobs the two hold together. Almost always zero, so the hot
-  // path reads this one number instead of asking both.
-  #retrying = 0;
 
-  // The single idle-check timer; armed only while a surplus worker idles.
-  #idleTimer: TimerHandle | undefined;
-  // The single job-timeout timer, armed for the earliest deadline.
-  #timeoutTimer: TimerHandle | undefined;
+  #idleChecks: IdleChecks<PoolWorker<I>>;
+  // Undefined without a timeout.
+  #deadlines: JobDeadlines<PoolWorker<I>> | undefined;
+  #settledAttempt: AttemptSettled<I> = {
+    fulfilled: (worker, value) => this.#onJobDone(worker, value),
+    rejected: (worker, reason) => this.#onJobFailed(worker, reason),
+  };
   #drainTimer: TimerHandle | undefined;
   #drainDeadlineMs = Infinity;
   // Re-entrant pumps (a synchronous job finishing inside the dispatch
@@ -147,19 +125,30 @@ export class Controller<I, O> {
       idleTimeoutMs: options.idleTimeoutMs,
     };
     this.#highWaterMark = options.highWaterMark;
-    this.#timeoutMs = options.timeoutMs;
     // Validated with unknown jobs; retryIf is called with this pool's.
     this.#retry = options.retry as ResolvedRetry<I> | undefined;
     this.#settled = options.settled;
     this.#signal = options.signal;
     this.#clock = options.clock;
     this.#dispatchEvent = dispatchEvent;
+    this.#idleChecks = new IdleChecks(
+      this.#clock,
+      this.#limits,
+      this.#idle,
+      () => this.#workers.size,
+      (count) => this.#retireIdle(count, "idle"),
+    );
+    if (options.timeoutMs !== undefined) {
+      this.#deadlines = new JobDeadlines(
+        this.#clock,
+        options.timeoutMs,
+        () => this.#workers,
+        (worker) => this.#giveUp(worker),
+      );
+    }
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#ordered = options.ordered;
-    this.#retries = new RetryQueue(this.#clock, (entry) => {
-      insertBySeq(this.#readyRetries, entry);
-      this.#pump();
-    });
+    this.#retries = new RetryQueue(this.#clock, () => this.#pump());
     this.#fanIn = new FanIn<I, O>(options.ordered, options.maxWorkers, {
       pull: () => this.#onPull(),
       cancel: (reason) => this.#shutdown("cancel", reason),
@@ -200,7 +189,7 @@ export class Controller<I, O> {
       failed: this.#failedFatally + this.#fanIn.rejected,
       retried: this.#retried,
       timedOut: this.#timedOut,
-      retrying: this.#retrying,
+      retrying: this.#retries.size,
     };
   }
 
@@ -287,13 +276,12 @@ export class Controller<I, O> {
   // Retries count against the high-water mark, so that failing jobs
   // cannot pile up in backoff while the input keeps flowing.
   #isIntakeFull(): boolean {
-    return this.#intake.length + this.#retrying > this.#highWaterMark;
+    return this.#intake.length + this.#retries.size > this.#highWaterMark;
   }
 
   /** Jobs ready to run: new ones and retries whose backoff is over. */
   #waiting(): number {
-    const ready = this.#retrying === 0 ? 0 : this.#readyRetries.length;
-    return this.#intake.length + ready;
+    return this.#intake.length + this.#retries.readyCount;
   }
 
   #requestClose(): Promise<void> {
@@ -348,11 +336,10 @@ export class Controller<I, O> {
     while (this.#idle.length > 0) {
       const hasRoom = outputRoom(this.#snapshot()) > 0;
       if (
-        this.#retrying > 0 && this.#readyRetries.length > 0 &&
+        this.#retries.readyCount > 0 &&
         (hasRoom || this.#blockingRetries() > 0)
       ) {
-        const retry = this.#readyRetries.shift() as RetryEntry<I>;
-        this.#retrying--;
+        const retry = this.#retries.takeReady() as RetryEntry<I>;
         const worker = this.#idle.pop() as PoolWorker<I>;
         this.#run(worker, retry.job, retry.seq, retry.attempt);
       } else if (this.#intake.length > 0 && hasRoom) {
@@ -367,7 +354,7 @@ export class Controller<I, O> {
 
   /** 1 when the output waits for the first ready retry's result, else 0. */
   #blockingRetries(): number {
-    const first = this.#readyRetries[0];
+    const first = this.#retries.firstReady;
     return this.#ordered && first !== undefined &&
         first.seq === this.#fanIn.nextSeq
       ? 1
@@ -378,7 +365,7 @@ export class Controller<I, O> {
     if (
       (this.#closeRequest !== undefined || this.#draining) &&
       this.#busy === 0 && this.#intake.length === 0 &&
-      this.#retrying === 0 && this.#fanIn.held === 0
+      this.#retries.size === 0 && this.#fanIn.held === 0
     ) {
       this.#shutdown("end", undefined);
       return;
@@ -387,15 +374,7 @@ export class Controller<I, O> {
     if (this.#parkedPull !== undefined && this.#isWaitingForRoom()) {
       this.#unparkPull();
     }
-    if (
-      this.#idleTimer === undefined && this.#idle.length > 0 &&
-      this.#workers.size > this.#limits.minWorkers
-    ) {
-      this.#idleTimer = this.#clock.setTimeout(
-        this.#onIdleTimer,
-        idleCheckIntervalMs(this.#limits),
-      );
-    }
+    this.#idleChecks.armIfNeeded();
   }
 
   // One snapshot object, refreshed in place: the pump reads it several
@@ -416,7 +395,7 @@ export class Controller<I, O> {
     view.idle = this.#idle.length;
     view.busy = this.#busy;
     view.queued = this.#waiting();
-    view.blockingRetries = this.#retrying === 0 ? 0 : this.#blockingRetries();
+    view.blockingRetries = this.#blockingRetries();
     view.heldForOrder = this.#fanIn.held;
     view.outputDesiredSize = this.#fanIn.desiredSize;
     return view;
@@ -429,7 +408,7 @@ export class Controller<I, O> {
     worker.attempt = attempt;
     worker.context = context;
     this.#busy++;
-    if (this.#timeoutMs !== undefined) this.#startDeadline(worker);
+    this.#deadlines?.start(worker);
     let result: unknown;
     let isNative: boolean;
     try {
@@ -487,10 +466,18 @@ export class Controller<I, O> {
   /** Retries a failed attempt, delivers it as a record, or fails the pool. */
   #onFailure(job: I, seq: number, attempt: number, error: unknown): void {
     const retry = this.#retry;
-    if (retry !== undefined && shouldRetry(retry, attempt, error, job)) {
+    let delayMs: number | undefined;
+    try {
+      if (retry !== undefined && shouldRetry(retry, attempt, error, job)) {
+        delayMs = retryDelayMs(retry, attempt + 1, error, Math.random());
+      }
+    } catch (retryError) {
+      // A throwing retryIf or delay is a bug to surface, not to retry:
+      // the job fails with its error.
+      error = retryError;
+    }
+    if (delayMs !== undefined) {
       this.#retried++;
-      this.#retrying++;
-      const delayMs = retryDelayMs(retry, attempt + 1, error, Math.random());
       this.#retries.add(job, seq, attempt + 1, delayMs);
       this.#pump();
       return;
@@ -517,19 +504,7 @@ export class Controller<I, O> {
   }
 
   #createWorker(): PoolWorker<I> {
-    const worker: PoolWorker<I> = {
-      id: this.#nextWorkerId++,
-      job: undefined,
-      seq: -1,
-      attempt: 0,
-      context: undefined,
-      deadlineMs: Infinity,
-      givenUp: false,
-      idleSeenAtMs: undefined,
-      onFulfilled: (value) => this.#onJobDone(worker, value),
-      onRejected: (reason) => this.#onJobFailed(worker, reason),
-    };
-    return worker;
+    return createPoolWorker(this.#nextWorkerId++, this.#settledAttempt);
   }
 
   #startWorkers(count: number, reason: ScaleReason): void {
@@ -546,32 +521,6 @@ export class Controller<I, O> {
     // New workers are idle: let the pump loop hand them jobs.
     this.#pumpAgain = true;
   }
-
-  /**
-   * Samples how long each idle worker has idled, retires those the policy
-   * names, and checks again while surplus workers idle.
-   */
-  #onIdleTimer = (): void => {
-    this.#idleTimer = undefined;
-    if (this.#ending !== undefined) return;
-    const now = this.#clock.now();
-    // Front to back, workers went idle in order, and every check stamps
-    // all the unstamped ones: the durations come out longest first.
-    const idleForMs: number[] = [];
-    for (let i = 0; i < this.#idle.length; i++) {
-      const worker = this.#idle.at(i) as PoolWorker<I>;
-      worker.idleSeenAtMs ??= now;
-      idleForMs.push(now - worker.idleSeenAtMs);
-    }
-    const plan = planRetirement(idleForMs, this.#workers.size, this.#limits);
-    this.#retireIdle(plan.retire, "idle");
-    if (plan.recheckInMs !== undefined) {
-      this.#idleTimer = this.#clock.setTimeout(
-        this.#onIdleTimer,
-        plan.recheckInMs,
-      );
-    }
-  };
 
   /** Retires the `count` longest-idle workers. */
   #retireIdle(count: number, reason: ScaleReason): void {
@@ -593,39 +542,6 @@ export class Controller<I, O> {
   }
 
   /**
-   * Notes when the attempt starting now times out. Attempts share one
-   * timeout and start in time order, so the earliest deadline is always
-   * the oldest running attempt's: one timer, armed when none is, suffices.
-   */
-  #startDeadline(worker: PoolWorker<I>): void {
-    const timeoutMs = this.#timeoutMs as number;
-    worker.deadlineMs = this.#clock.now() + timeoutMs;
-    if (this.#timeoutTimer === undefined) {
-      this.#timeoutTimer = this.#clock.setTimeout(
-        this.#onTimeoutTimer,
-        timeoutMs,
-      );
-    }
-  }
-
-  #onTimeoutTimer = (): void => {
-    this.#timeoutTimer = undefined;
-    const now = this.#clock.now();
-    let nextDeadlineMs = Infinity;
-    for (const worker of [...this.#workers]) {
-      if (worker.context === undefined) continue;
-      if (worker.deadlineMs <= now) this.#giveUp(worker);
-      else nextDeadlineMs = Math.min(nextDeadlineMs, worker.deadlineMs);
-    }
-    if (nextDeadlineMs < Infinity && this.#timeoutTimer === undefined) {
-      this.#timeoutTimer = this.#clock.setTimeout(
-        this.#onTimeoutTimer,
-        nextDeadlineMs - now,
-      );
-    }
-  };
-
-  /**
    * Gives up an attempt past its timeout: its signal aborts, it fails, and
    * a fresh worker takes the slot at once. The old record leaves the pool,
    * so whatever the attempt does later is ignored.
@@ -634,23 +550,25 @@ export class Controller<I, O> {
     const job = worker.job as I;
     const { seq, attempt, context } = worker;
     const error = new DOMException(
-      `The job timed out after ${this.#timeoutMs} ms`,
+      `The job timed out after ${this.#deadlines?.timeoutMs} ms`,
       "TimeoutError",
     );
     this.#timedOut++;
     worker.givenUp = true;
     this.#finishAttempt(worker);
-    RunningJobContext.abort(context as RunningJobContext, error);
     if (this.#ending !== undefined) {
       this.#unfinished.push({ seq, job });
       this.#exitWorker(worker);
-      return;
+    } else {
+      this.#workers.delete(worker);
+      const replacement = this.#createWorker();
+      this.#workers.add(replacement);
+      this.#makeIdle(replacement);
+      this.#onFailure(job, seq, attempt, error);
     }
-    this.#workers.delete(worker);
-    const replacement = this.#createWorker();
-    this.#workers.add(replacement);
-    this.#makeIdle(replacement);
-    this.#onFailure(job, seq, attempt, error);
+    // Last, once the pool is consistent: the job's abort listeners run
+    // synchronously and may call back into the pool.
+    RunningJobContext.abort(context as RunningJobContext, error);
   }
 
   #armDrainDeadline(deadlineMs: number): void {
@@ -679,8 +597,7 @@ export class Controller<I, O> {
     this.#ending = ending;
     this.#reason = reason;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#clock.clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idleChecks.clear();
     this.#unparkPull();
     // An identity TransformStream errors its writable side when its
     // readable side is cancelled, which is what cancels the upstream pipe;
@@ -693,9 +610,7 @@ export class Controller<I, O> {
       this.#unfinished.push({ seq: firstSeq + i, job });
     });
     this.#intake.release();
-    this.#unfinished.push(...this.#readyRetries.splice(0));
     this.#unfinished.push(...this.#retries.drain());
-    this.#retrying = 0;
     this.#unfinished.push(...this.#fanIn.dropHeld());
     for (const worker of this.#workers) {
       if (worker.context !== undefined) {
@@ -725,8 +640,7 @@ export class Controller<I, O> {
     }
     if (this.#ending === "end") this.#closeRequest?.resolve();
     else this.#closeRequest?.reject(reason);
-    this.#clock.clearTimeout(this.#timeoutTimer);
-    this.#timeoutTimer = undefined;
+    this.#deadlines?.clear();
     this.#clock.clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
     this.#unfinished.sort((a, b) => a.seq - b.seq);
@@ -765,13 +679,6 @@ function settlers(): Settlers {
     reject = onReject;
   });
   return { promise, resolve, reject };
-}
-
-/** Inserts `entry` after every entry with a smaller input number. */
-function insertBySeq<I>(entries: RetryEntry<I>[], entry: RetryEntry<I>): void {
-  let index = entries.length;
-  while (index > 0 && entries[index - 1].seq > entry.seq) index--;
-  entries.splice(index, 0, entry);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -1,6 +1,7 @@
 /**
- * Jobs waiting out their retry backoff. They hold no worker: a min-heap
- * ordered by due time, and one timer for the earliest.
+ * Failed jobs due for another attempt. While they wait out their backoff
+ * they hold no worker: a min-heap ordered by due time, with one timer for
+ * the earliest. Once due, they wait for a worker in input order.
  * @module
  */
 
@@ -16,39 +17,59 @@ export interface RetryEntry<I> {
   readonly dueMs: number;
 }
 
-/** Waiting retries, handed to `onDue` once their backoff has passed. */
+/** Retries in backoff, and those ready for a worker. */
 export class RetryQueue<I> {
   #heap: RetryEntry<I>[] = [];
+  // Due retries, lowest input number first: the oldest job goes first,
+  // and in an ordered pool it may be the one the output waits for.
+  #ready: RetryEntry<I>[] = [];
   #clock: Clock;
-  #onDue: (entry: RetryEntry<I>) => void;
+  #onReady: () => void;
   #timer: TimerHandle | undefined;
   #timerDueMs = Infinity;
 
-  constructor(clock: Clock, onDue: (entry: RetryEntry<I>) => void) {
+  /** @param onReady Called when retries have become ready. */
+  constructor(clock: Clock, onReady: () => void) {
     this.#clock = clock;
-    this.#onDue = onDue;
+    this.#onReady = onReady;
   }
 
-  /** Jobs waiting. */
-  get length(): number {
-    return this.#heap.length;
+  /** Retries in all, in backoff or ready. */
+  get size(): number {
+    return this.#heap.length + this.#ready.length;
   }
 
-  /** Waits `delayMs`, then hands `job` back for attempt `attempt`. */
+  /** Retries whose backoff is over. */
+  get readyCount(): number {
+    return this.#ready.length;
+  }
+
+  /** The ready retry with the lowest input number, left in place. */
+  get firstReady(): RetryEntry<I> | undefined {
+    return this.#ready[0];
+  }
+
+  /** Waits `delayMs`, then makes `job` ready for attempt `attempt`. */
   add(job: I, seq: number, attempt: number, delayMs: number): void {
     const entry = { job, seq, attempt, dueMs: this.#clock.now() + delayMs };
     siftUp(this.#heap, entry);
     this.#arm();
   }
 
-  /** Removes every waiting job, earliest input first, and the timer. */
+  /** Removes and returns the ready retry with the lowest input number. */
+  takeReady(): RetryEntry<I> | undefined {
+    return this.#ready.shift();
+  }
+
+  /** Removes every retry, ready or not, and the timer. */
   drain(): RetryEntry<I>[] {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerDueMs = Infinity;
-    const entries = this.#heap;
+    const entries = [...this.#ready, ...this.#heap];
     this.#heap = [];
-    return entries.sort((a, b) => a.seq - b.seq);
+    this.#ready = [];
+    return entries;
   }
 
   #arm(): void {
@@ -66,11 +87,21 @@ export class RetryQueue<I> {
     this.#timer = undefined;
     this.#timerDueMs = Infinity;
     const now = this.#clock.now();
+    let became = 0;
     while (this.#heap.length > 0 && this.#heap[0].dueMs <= now) {
-      this.#onDue(popMin(this.#heap));
+      insertBySeq(this.#ready, popMin(this.#heap));
+      became++;
     }
     this.#arm();
+    if (became > 0) this.#onReady();
   };
+}
+
+// Few retries are ever ready at once, so a sorted array beats a heap.
+function insertBySeq<I>(entries: RetryEntry<I>[], entry: RetryEntry<I>): void {
+  let index = entries.length;
+  while (index > 0 && entries[index - 1].seq > entry.seq) index--;
+  entries.splice(index, 0, entry);
 }
 
 function siftUp<I>(heap: RetryEntry<I>[], entry: RetryEntry<I>): void {

@@ -194,3 +194,21 @@ test("autoScale() clears a pending backoff timer when the pool ends", async () =
   assert.deepEqual(pool.unfinished(), [1]);
   assert.equal(pool.stats().retrying, 0);
 });
+
+test("autoScale() fails a job with the error a throwing retryIf raises", async () => {
+  const bug = new Error("retryIf is broken");
+  const pool = autoScale((): number => {
+    throw new Error("job failed");
+  }, {
+    retry: {
+      attempts: 3,
+      retryIf: () => {
+        throw bug;
+      },
+    },
+  });
+  const result = await settle(ReadableStream.from([1]).pipeThrough(pool));
+  assert.equal(result.error, bug);
+  await pool.closed;
+  assert.equal(pool.stats().retried, 0);
+});

@@ -1,0 +1,79 @@
+/**
+ * Per-attempt timeouts on one timer. Attempts share one timeout and start
+ * in time order, so the earliest deadline is always that of the oldest
+ * running attempt: a timer armed when none is, and re-armed for the next
+ * deadline when it fires, covers every running attempt. It fires about
+ * once per timeout, whatever the job rate.
+ * @module
+ */
+
+import type { Clock, TimerHandle } from "./clock.ts";
+
+/** What the deadlines need to know of a worker. */
+export interface TimedWorker {
+  /** Undefined while the worker idles. */
+  readonly context: unknown;
+  deadlineMs: number;
+}
+
+/** Watches running attempts and reports those past their timeout. */
+export class JobDeadlines<W extends TimedWorker> {
+  #clock: Clock;
+  #timeoutMs: number;
+  #workers: () => Iterable<W>;
+  #onExpired: (worker: W) => void;
+  #timer: TimerHandle | undefined;
+
+  /**
+   * @param workers Every worker that may run an attempt.
+   * @param onExpired Called for each attempt past its deadline; it may
+   * remove the worker from `workers`.
+   */
+  constructor(
+    clock: Clock,
+    timeoutMs: number,
+    workers: () => Iterable<W>,
+    onExpired: (worker: W) => void,
+  ) {
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+    this.#workers = workers;
+    this.#onExpired = onExpired;
+  }
+
+  /** The timeout every attempt gets, in milliseconds. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** Starts the clock on the attempt `worker` begins now. */
+  start(worker: W): void {
+    worker.deadlineMs = this.#clock.now() + this.#timeoutMs;
+    if (this.#timer === undefined) this.#arm(this.#timeoutMs);
+  }
+
+  /** Stops watching. */
+  clear(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(delayMs: number): void {
+    this.#timer = this.#clock.setTimeout(this.#fire, delayMs);
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    let nextMs = Infinity;
+    // A copy: giving an attempt up replaces its worker.
+    for (const worker of [...this.#workers()]) {
+      if (worker.context === undefined) continue;
+      if (worker.deadlineMs <= now) this.#onExpired(worker);
+      else nextMs = Math.min(nextMs, worker.deadlineMs);
+    }
+    if (nextMs < Infinity && this.#timer === undefined) {
+      this.#arm(nextMs - now);
+    }
+  };
+}
