@@ -25,7 +25,10 @@ export interface Phase {
 
 /** What the load is doing at one instant, for display. */
 export interface LoadState {
-  /** "quiet", "burst 2 of 4" or "input closed". */
+  /**
+   * "quiet", "burst 2 of 4", or "input closed" once the schedule has run
+   * out or the stream was cancelled.
+   */
   readonly label: string;
   /** The arrival rate now, in jobs per second. */
   readonly offeredPerSecond: number;
@@ -73,7 +76,8 @@ export class BurstyLoad {
   #schedule: readonly Phase[];
   #startMs: number;
   #emitted = 0;
-  // Aborted by cancel, to cut a pending tick short.
+  // Aborted by cancel, to cut a pending tick short; a pool that drains
+  // cancels its source this way.
   #stop = new AbortController();
 
   /**
@@ -101,6 +105,9 @@ export class BurstyLoad {
 
   /** What the load is doing `elapsedMs` after the start. */
   stateAt(elapsedMs: number): LoadState {
+    if (this.#stop.signal.aborted) {
+      return { label: "input closed", offeredPerSecond: 0 };
+    }
     const bursts = this.#schedule.filter((phase) => phase.peakPerSecond > 0);
     let phaseStartMs = 0;
     for (const phase of this.#schedule) {

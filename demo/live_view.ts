@@ -81,6 +81,8 @@ export class LiveView implements View {
   #frame = 0;
   #linesDrawn = 0;
   #released = false;
+  // What a Ctrl-C does now; a notice replaces it once the demo stops.
+  #footer = "Ctrl-C drains the pool";
 
   /**
    * Hides the cursor until {@linkcode LiveView.release}.
@@ -95,7 +97,7 @@ export class LiveView implements View {
   }
 
   update(reading: Reading, load: LoadState): void {
-    this.#draw(reading, load, "Ctrl-C stops the pool");
+    this.#draw(reading, load, this.#footer);
   }
 
   scale(event: ScaleEvent, elapsedMs: number): void {
@@ -122,6 +124,11 @@ export class LiveView implements View {
     });
     // The event shows on the next frame, at most one frame later.
     if (this.#events.length > EVENT_LINES) this.#events.shift();
+  }
+
+  notice(text: string, elapsedMs: number): void {
+    // Shows on the next frame, at most one frame later, like an event.
+    this.#footer = `${seconds(elapsedMs)}  ${text}`;
   }
 
   end(reading: Reading, load: LoadState): void {

@@ -5,8 +5,15 @@
  * Bursts of I/O-shaped jobs (each waits 5 to 40 ms) arrive with quiet gaps
  * between them: the pool grows under pressure and shrinks back to
  * `minWorkers` while idle. On a terminal the pool is redrawn in place ten
- * times a second; anywhere else it prints plain lines. Ctrl-C aborts the
- * pool through its signal, waits for `closed` and still prints the summary.
+ * times a second; anywhere else it prints plain lines.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM drains the pool, as a service does when asked
+ * to stop: it takes no more jobs (which cancels the load), finishes those
+ * it accepted and delivers their results, within a two-second deadline.
+ * A second signal during the drain aborts the pool through its signal, and
+ * a third exits at once. Once the pool has closed, the summary accounts
+ * for every accepted job (completed, failed or unfinished) and checks that
+ * they add up; if they do not, the demo exits with code 1.
  *
  * Runs under Deno with no permissions (`deno run demo/main.ts`) and under
  * Bun (`bun demo/main.ts`). Flags: `--quick` runs a four-second load
@@ -23,6 +30,7 @@ import {
   QUICK_SCHEDULE,
 } from "./bursty_load.ts";
 import { delay } from "./delay.ts";
+import { seconds } from "./format.ts";
 import { LiveView, liveViewRows } from "./live_view.ts";
 import { PoolMeter } from "./meter.ts";
 import { PlainView } from "./plain_view.ts";
@@ -30,12 +38,12 @@ import {
   commandLineArgs,
   exit,
   isTerminal,
-  listenForInterrupt,
+  listenForStopSignals,
   terminalRows,
   useColor,
   write,
 } from "./runtime.ts";
-import { formatSummary } from "./summary.ts";
+import { formatSummary, isAccountedFor, type StopRequest } from "./summary.ts";
 import type { PoolSettings, View } from "./view.ts";
 
 const SETTINGS: PoolSettings = {
@@ -44,15 +52,23 @@ const SETTINGS: PoolSettings = {
   idleTimeout: 300,
 };
 const FRAME_MS = 100;
-// How long after a Ctrl-C another one counts as the same keypress.
-const REPEAT_GRACE_MS = 500;
-// The exit code of a process ended by SIGINT, for a second Ctrl-C.
+// Far longer than a job (40 ms at most), so a drain cut short by it would
+// point at a pool that stalls.
+const DRAIN_DEADLINE_MS = 2_000;
+// How soon after a signal another one counts as the same one: a terminal
+// sends SIGINT to the whole process group and `deno task` forwards it to
+// the demo too, and `timeout` signals both the demo and its group, so one
+// keypress or kill can arrive twice within a few milliseconds. A person
+// pressing Ctrl-C twice is slower than this.
+const REPEAT_GRACE_MS = 100;
+// The exit code of a process ended by SIGINT, for a third signal.
 const INTERRUPTED_EXIT_CODE = 130;
 
-async function main(): Promise<void> {
+/** Runs the demo; resolves to whether every accepted job was accounted for. */
+async function main(): Promise<boolean> {
   const args = commandLineArgs();
   const schedule = args.includes("--quick") ? QUICK_SCHEDULE : FULL_SCHEDULE;
-  const stop = new AbortController();
+  const abort = new AbortController();
   const startMs = performance.now();
 
   const load = new BurstyLoad(schedule, startMs);
@@ -61,7 +77,7 @@ async function main(): Promise<void> {
     started++;
     await delay(job.durationMs, signal);
     return job.id;
-  }, { ...SETTINGS, signal: stop.signal });
+  }, { ...SETTINGS, signal: abort.signal });
   const meter = new PoolMeter(pool, startMs);
   const view = chooseView(args.includes("--plain"));
 
@@ -71,23 +87,33 @@ async function main(): Promise<void> {
   };
   pool.addEventListener("scale", onScale);
 
-  let droppedFromQueue = 0;
-  let interruptedAtMs: number | undefined;
+  let stop: StopRequest | undefined;
+  let lastSignalMs = -Infinity;
   let closed = false;
-  const stopListening = listenForInterrupt(() => {
+  const stopListening = listenForStopSignals((signal) => {
     if (closed) return;
-    if (interruptedAtMs !== undefined) {
-      // A terminal sends SIGINT to the whole process group and `deno task`
-      // forwards it to the demo too, so one Ctrl-C can arrive twice.
-      if (performance.now() - interruptedAtMs < REPEAT_GRACE_MS) return;
-      // A later one means the clean stop is taking too long.
+    const nowMs = performance.now();
+    if (nowMs - lastSignalMs < REPEAT_GRACE_MS) return;
+    lastSignalMs = nowMs;
+    const elapsedMs = nowMs - startMs;
+    if (stop === undefined) {
+      stop = { signal, atMs: elapsedMs, aborted: false };
+      view.notice(
+        `${signal}: draining (deadline ${seconds(DRAIN_DEADLINE_MS, 1)}), ` +
+          "a second signal aborts",
+        elapsedMs,
+      );
+      // Resolves with `closed`, which the pipe below waits for anyway.
+      void pool.drain(DRAIN_DEADLINE_MS);
+    } else if (!stop.aborted) {
+      stop.aborted = true;
+      view.notice(`${signal}: aborting the drain`, elapsedMs);
+      abort.abort();
+    } else {
+      // A job that ignored its signal would hold the abort back.
       view.release();
       exit(INTERRUPTED_EXIT_CODE);
     }
-    interruptedAtMs = performance.now();
-    // Read before aborting: the abort empties the queue synchronously.
-    droppedFromQueue = pool.stats().queued;
-    stop.abort();
   });
 
   const ticker = setInterval(() => {
@@ -96,6 +122,7 @@ async function main(): Promise<void> {
   }, FRAME_MS);
   try {
     // Reading every result keeps output room open, so the pool can grow.
+    // A drain or an abort closes the output, so the pipe resolves then too.
     await load.readable.pipeThrough(pool).pipeTo(new WritableStream());
     await pool.closed;
     closed = true;
@@ -108,18 +135,22 @@ async function main(): Promise<void> {
     view.release();
   }
 
+  const stats = pool.stats();
+  const unfinishedIds = pool.unfinished().map((job) => job.id);
   write(
     "\n" + formatSummary({
-      interrupted: interruptedAtMs !== undefined,
+      stop,
+      drainDeadlineMs: DRAIN_DEADLINE_MS,
       elapsedMs: meter.elapsedMs,
-      stats: pool.stats(),
+      stats,
+      unfinishedIds,
       maxWorkers: SETTINGS.maxWorkers,
       started,
-      droppedFromQueue,
       workerSeconds: meter.workerSeconds,
       busySeconds: meter.busySeconds,
     }),
   );
+  return isAccountedFor(stats, unfinishedIds.length);
 }
 
 /**
@@ -134,4 +165,5 @@ function chooseView(plain: boolean): View {
   return new PlainView(SETTINGS);
 }
 
-await main();
+// A broken account is a pool bug; failing makes the CI smoke run catch it.
+if (!await main()) exit(1);

@@ -44,6 +44,10 @@ export class PlainView implements View {
     );
   }
 
+  notice(text: string, elapsedMs: number): void {
+    write(`${stamp(elapsedMs)}  ${text}\n`);
+  }
+
   end(reading: Reading, load: LoadState): void {
     this.#status(reading, load);
   }

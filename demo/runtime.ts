@@ -1,10 +1,13 @@
 /**
  * What the demo does differently under Deno and under Bun or Node.js:
- * arguments, the terminal, writing, interrupts and exiting. The rest of the
+ * arguments, the terminal, writing, stop signals and exiting. The rest of the
  * demo sees only these functions, so it runs unchanged on each runtime and
  * `deno run` needs no permissions.
  * @module
  */
+
+/** The signals that ask the demo to stop: Ctrl-C, and a service manager's. */
+export type StopSignal = "SIGINT" | "SIGTERM";
 
 /** The few members of Node.js's `process` the demo uses; Bun has them too. */
 interface NodeProcess {
@@ -15,8 +18,8 @@ interface NodeProcess {
     readonly rows?: number;
     write(text: string): boolean;
   };
-  on(event: "SIGINT", listener: () => void): unknown;
-  off(event: "SIGINT", listener: () => void): unknown;
+  on(event: StopSignal, listener: () => void): unknown;
+  off(event: StopSignal, listener: () => void): unknown;
   exit(code: number): never;
 }
 
@@ -73,18 +76,32 @@ export function write(text: string): void {
 }
 
 /**
- * Calls `onInterrupt` on each Ctrl-C instead of letting the runtime exit.
+ * Calls `onSignal` on each SIGINT (Ctrl-C) or SIGTERM instead of letting
+ * the runtime exit.
  *
- * @returns A function that removes the listener. Under Deno a signal
+ * @returns A function that removes the listeners. Under Deno a signal
  * listener keeps the process alive, so the demo must call it to exit.
  */
-export function listenForInterrupt(onInterrupt: () => void): () => void {
-  if (deno !== undefined) {
-    deno.addSignalListener("SIGINT", onInterrupt);
-    return () => deno.removeSignalListener("SIGINT", onInterrupt);
-  }
-  node?.on("SIGINT", onInterrupt);
-  return () => node?.off("SIGINT", onInterrupt);
+export function listenForStopSignals(
+  onSignal: (signal: StopSignal) => void,
+): () => void {
+  // Windows has no SIGTERM: Deno refuses a listener for it there, and
+  // Node.js accepts one that never fires.
+  const signals: StopSignal[] = deno?.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  const listeners = signals.map((signal) => {
+    const listener = (): void => onSignal(signal);
+    if (deno !== undefined) deno.addSignalListener(signal, listener);
+    else node?.on(signal, listener);
+    return { signal, listener };
+  });
+  return () => {
+    for (const { signal, listener } of listeners) {
+      if (deno !== undefined) deno.removeSignalListener(signal, listener);
+      else node?.off(signal, listener);
+    }
+  };
 }
 
 /** Ends the process at once with `code`. */

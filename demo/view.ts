@@ -21,6 +21,11 @@ export interface View {
   update(reading: Reading, load: LoadState): void;
   /** Shows a scale event, stamped with when it happened. */
   scale(event: ScaleEvent, elapsedMs: number): void;
+  /**
+   * Shows a turn in how the demo stops: a drain starting, an abort. The
+   * pool's own events say nothing of these.
+   */
+  notice(text: string, elapsedMs: number): void;
   /** Shows the last sample, once the pool has closed. */
   end(reading: Reading, load: LoadState): void;
   /**
