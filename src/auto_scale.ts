@@ -9,7 +9,9 @@ import {
   type AutoScaleOptions,
   checkDeadline,
   checkFunction,
+  type ResizeOptions,
   resolveOptions,
+  resolveResize,
 } from "./options.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import type { ScaleEvent } from "./scale_event.ts";
@@ -18,6 +20,7 @@ import type { Work } from "./work.ts";
 
 const CREATE = "Cannot create pool";
 const DRAIN = "Cannot drain pool";
+const RESIZE = "Cannot resize pool";
 
 /** The events an {@linkcode AutoScaleStream} dispatches, by type. */
 export interface AutoScaleStreamEventMap {
@@ -79,7 +82,9 @@ export class AutoScaleStream<I, O> extends EventTarget
     stats(): PoolStats;
     drain(deadlineMs: number | undefined): Promise<void>;
     unfinished(): unknown[];
+    resize(minWorkers: number, maxWorkers: number): void;
   };
+  #bounds: { minWorkers: number; maxWorkers: number };
 
   /**
    * Starts `minWorkers` workers at once.
@@ -110,6 +115,10 @@ export class AutoScaleStream<I, O> extends EventTarget
       (event) => this.dispatchEvent(event),
     );
     this.#controller = controller;
+    this.#bounds = {
+      minWorkers: resolved.minWorkers,
+      maxWorkers: resolved.maxWorkers,
+    };
     this.readable = controller.readable;
     this.writable = controller.writable;
     this.closed = controller.closed;
@@ -133,6 +142,38 @@ export class AutoScaleStream<I, O> extends EventTarget
    */
   stats(): PoolStats {
     return this.#controller.stats();
+  }
+
+  /**
+   * Changes the worker bounds of the running pool, with the same rules as
+   * the constructor; an omitted bound stays. Raising `maxWorkers` starts
+   * waiting jobs at once. Lowering it never cuts a job short: idle workers
+   * above it retire now, busy ones when their job ends. Raising
+   * `minWorkers` starts workers now; lowering it lets idle workers retire
+   * after `idleTimeout`. Each change is a {@linkcode ScaleEvent} with the
+   * reason `"resize"`. On a pool that has ended it does nothing.
+   *
+   * @param options The new bounds.
+   * @throws {TypeError} A bound has the wrong type.
+   * @throws {RangeError} A bound is out of range, or the bounds conflict.
+   * @example Open up for a traffic spike, then scale back
+   * ```ts
+   * import { autoScale } from "@autoscale/streams";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = autoScale((n: number) => n, { minWorkers: 1, maxWorkers: 4 });
+   * pool.resize({ minWorkers: 6, maxWorkers: 16 });
+   * assert.equal(pool.stats().workers, 6);
+   * pool.resize({ minWorkers: 0, maxWorkers: 2 });
+   * assert.equal(pool.stats().workers, 2);
+   * await pool.writable.close();
+   * await pool.closed;
+   * ```
+   */
+  resize(options: ResizeOptions): void {
+    const bounds = resolveResize(RESIZE, options, this.#bounds);
+    this.#bounds = bounds;
+    this.#controller.resize(bounds.minWorkers, bounds.maxWorkers);
   }
 
   /**

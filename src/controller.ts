@@ -56,7 +56,8 @@ export class Controller<I, O> {
   readonly closed: Promise<void>;
 
   #work: Work<I, unknown>;
-  #limits: ScaleLimits;
+  // Changed in place by resize(); the idle checks read the same object.
+  #limits: { -readonly [K in keyof ScaleLimits]: ScaleLimits[K] };
   #highWaterMark: number;
   #retry: ResolvedRetry<I> | undefined;
   #settled: boolean;
@@ -218,6 +219,25 @@ export class Controller<I, O> {
     return this.closed;
   }
 
+  /**
+   * Applies new worker bounds. Idle workers above the new maximum retire
+   * now, busy ones when their job ends; workers missing from the new
+   * minimum start now; waiting jobs get the new room at once.
+   */
+  resize(minWorkers: number, maxWorkers: number): void {
+    if (this.#ending !== undefined) return;
+    this.#limits.minWorkers = minWorkers;
+    this.#limits.maxWorkers = maxWorkers;
+    this.#fanIn.ensureBudget(maxWorkers);
+    const surplus = this.#workers.size - maxWorkers;
+    if (surplus > 0) {
+      this.#retireIdle(Math.min(surplus, this.#idle.length), "resize");
+    }
+    const missing = minWorkers - this.#workers.size;
+    if (missing > 0) this.#startWorkers(missing, "resize");
+    this.#pump();
+  }
+
   /** Accepted jobs whose result was not delivered, in input order. */
   unfinished(): I[] {
     if (!this.#finished) {
@@ -247,7 +267,8 @@ export class Controller<I, O> {
   }
 
   #isWaitingForRoom(): boolean {
-    return this.#waiting() > 0 && outputRoom(this.#snapshot()) <= 0;
+    return this.#waiting() > 0 &&
+      outputRoom(this.#snapshot(), this.#limits) <= 0;
   }
 
   #unparkPull(): void {
@@ -262,7 +283,7 @@ export class Controller<I, O> {
     // queue round trip: nothing else can have changed since the last pump.
     if (
       !this.#pumping && this.#ending === undefined && this.#waiting() === 0 &&
-      this.#idle.length > 0 && outputRoom(this.#snapshot()) > 0
+      this.#idle.length > 0 && outputRoom(this.#snapshot(), this.#limits) > 0
     ) {
       const seq = this.#intake.acceptTaken();
       this.#run(this.#idle.pop() as PoolWorker<I>, job, seq, 1);
@@ -334,7 +355,7 @@ export class Controller<I, O> {
    */
   #dispatch(): void {
     while (this.#idle.length > 0) {
-      const hasRoom = outputRoom(this.#snapshot()) > 0;
+      const hasRoom = outputRoom(this.#snapshot(), this.#limits) > 0;
       if (
         this.#retries.readyCount > 0 &&
         (hasRoom || this.#blockingRetries() > 0)
@@ -386,7 +407,7 @@ export class Controller<I, O> {
     queued: 0,
     blockingRetries: 0,
     heldForOrder: 0,
-    outputDesiredSize: 0,
+    unread: 0,
   };
 
   #snapshot(): PoolSnapshot {
@@ -397,7 +418,7 @@ export class Controller<I, O> {
     view.queued = this.#waiting();
     view.blockingRetries = this.#blockingRetries();
     view.heldForOrder = this.#fanIn.held;
-    view.outputDesiredSize = this.#fanIn.desiredSize;
+    view.unread = this.#fanIn.unread;
     return view;
   }
 
@@ -443,7 +464,7 @@ export class Controller<I, O> {
     }
     // Idle before delivering: the enqueue may pull, and a pump from there
     // must see every worker either idle or busy.
-    this.#makeIdle(worker);
+    this.#releaseWorker(worker);
     const item = this.#settled ? { job, status: "fulfilled", value } : value;
     this.#fanIn.deliver(seq, job, item as O, false);
     this.#pump();
@@ -459,7 +480,7 @@ export class Controller<I, O> {
       this.#exitWorker(worker);
       return;
     }
-    this.#makeIdle(worker);
+    this.#releaseWorker(worker);
     this.#onFailure(job, seq, attempt, error);
   }
 
@@ -496,6 +517,20 @@ export class Controller<I, O> {
     worker.job = undefined;
     worker.context = undefined;
     this.#busy--;
+  }
+
+  /**
+   * A worker whose attempt ended goes idle, or retires if the pool was
+   * resized below its count: busy workers are never cut short.
+   */
+  #releaseWorker(worker: PoolWorker<I>): void {
+    if (this.#workers.size <= this.#limits.maxWorkers) {
+      this.#makeIdle(worker);
+      return;
+    }
+    const from = this.#workers.size;
+    this.#workers.delete(worker);
+    this.#emit(from, this.#workers.size, "resize");
   }
 
   #makeIdle(worker: PoolWorker<I>): void {
@@ -560,10 +595,10 @@ export class Controller<I, O> {
       this.#unfinished.push({ seq, job });
       this.#exitWorker(worker);
     } else {
-      this.#workers.delete(worker);
       const replacement = this.#createWorker();
+      this.#workers.delete(worker);
       this.#workers.add(replacement);
-      this.#makeIdle(replacement);
+      this.#releaseWorker(replacement);
       this.#onFailure(job, seq, attempt, error);
     }
     // Last, once the pool is consistent: the job's abort listeners run

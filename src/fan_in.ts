@@ -29,21 +29,22 @@ interface Held<I, O> {
   readonly rejected: boolean;
 }
 
+// The readable side never reports backpressure of its own: the pool keeps
+// running jobs, held results and unread results within `maxWorkers` (see
+// `outputRoom`), a budget that can change while the pool runs, which a
+// stream's high-water mark cannot. With desiredSize always positive, every
+// read calls `pull`, which is how the pool hears that room opened; it parks
+// the pull in between, so enqueues cost nothing extra.
+const HIGH_WATER_MARK = 2 ** 31;
+
 /**
- * Funnels results into one readable stream.
- *
- * Its high-water mark is the pool's result budget: running jobs, results
- * held for order and unread results together stay within it (see
- * `outputRoom`). A read that frees room therefore always leaves
- * `desiredSize > 0`, which is exactly when the stream calls `pull`, so the
- * pool is woken every time room opens. The same bound means unread results
- * never outnumber the high-water mark, so a ring that size remembers whose
- * results they are.
+ * Funnels results into one readable stream, and knows how many are unread.
+ * Unread results never outnumber the pool's budget, so a ring of at least
+ * that size remembers whose results they are.
  */
 export class FanIn<I, O> {
   readonly readable: ReadableStream<O>;
   #controller!: ReadableStreamDefaultController<O>;
-  #highWaterMark: number;
   #ordered: boolean;
   #held = new Map<number, Held<I, O>>();
   #nextSeq = 0;
@@ -59,14 +60,14 @@ export class FanIn<I, O> {
   #recentMask: number;
   #recentCount = 0;
 
-  constructor(ordered: boolean, highWaterMark: number, hooks: FanInHooks) {
+  /** @param budget The most results that may be unread at once. */
+  constructor(ordered: boolean, budget: number, hooks: FanInHooks) {
     this.#ordered = ordered;
-    this.#highWaterMark = highWaterMark;
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, highWaterMark)));
-    this.#recentJobs = new Array(capacity);
-    this.#recentSeqs = new Array(capacity).fill(0);
-    this.#recentRejected = new Array(capacity).fill(false);
-    this.#recentMask = capacity - 1;
+    this.#recentJobs = [];
+    this.#recentSeqs = [];
+    this.#recentRejected = [];
+    this.#recentMask = -1;
+    this.ensureBudget(budget);
     this.readable = new ReadableStream<O>({
       start: (controller) => {
         this.#controller = controller;
@@ -76,12 +77,34 @@ export class FanIn<I, O> {
         this.#ended = true;
         return hooks.cancel(reason);
       },
-    }, { highWaterMark });
+    }, { highWaterMark: HIGH_WATER_MARK });
   }
 
-  /** The readable side's `desiredSize`; zero once it has ended. */
-  get desiredSize(): number {
-    return this.#controller.desiredSize ?? 0;
+  /** Results handed to the readable side and not read yet. */
+  get unread(): number {
+    const desiredSize = this.#controller.desiredSize;
+    return desiredSize === null ? 0 : HIGH_WATER_MARK - desiredSize;
+  }
+
+  /** Makes room to remember up to `budget` unread results. */
+  ensureBudget(budget: number): void {
+    const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, budget)));
+    if (capacity <= this.#recentJobs.length) return;
+    const jobs = new Array<I | undefined>(capacity);
+    const seqs = new Array<number>(capacity).fill(0);
+    const rejected = new Array<boolean>(capacity).fill(false);
+    const kept = Math.min(this.#recentCount, this.#recentJobs.length);
+    for (let i = this.#recentCount - kept; i < this.#recentCount; i++) {
+      const from = i & this.#recentMask;
+      const to = i & (capacity - 1);
+      jobs[to] = this.#recentJobs[from];
+      seqs[to] = this.#recentSeqs[from];
+      rejected[to] = this.#recentRejected[from];
+    }
+    this.#recentJobs = jobs;
+    this.#recentSeqs = seqs;
+    this.#recentRejected = rejected;
+    this.#recentMask = capacity - 1;
   }
 
   /** In ordered mode, the input number whose result goes out next. */
@@ -152,7 +175,7 @@ export class FanIn<I, O> {
     if (this.#ended) return [];
     this.#ended = true;
     const unread = Math.min(
-      this.#highWaterMark - this.desiredSize,
+      this.unread,
       this.#recentCount,
       this.#recentJobs.length,
     );

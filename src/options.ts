@@ -144,6 +144,40 @@ export function resolveOptions(
   };
 }
 
+/** New worker bounds for a running pool; an omitted one stays. */
+export interface ResizeOptions {
+  /** Workers kept alive even when idle; an integer >= 0. */
+  minWorkers?: number;
+  /** The most workers at once; an integer >= 1. */
+  maxWorkers?: number;
+}
+
+/**
+ * Checks new bounds against each other and the ones they replace.
+ *
+ * @throws {TypeError} A bound has the wrong type.
+ * @throws {RangeError} A bound is out of range, or the bounds conflict.
+ */
+export function resolveResize(
+  action: string,
+  options: ResizeOptions,
+  current: { readonly minWorkers: number; readonly maxWorkers: number },
+): { minWorkers: number; maxWorkers: number } {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${action}: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  const minWorkers =
+    optionalCount(action, "minWorkers", options.minWorkers, 0) ??
+      current.minWorkers;
+  const maxWorkers =
+    optionalCount(action, "maxWorkers", options.maxWorkers, 1) ??
+      current.maxWorkers;
+  checkBounds(action, minWorkers, maxWorkers);
+  return { minWorkers, maxWorkers };
+}
+
 /**
  * Checks an optional drain deadline.
  *

@@ -8,9 +8,15 @@
  * - `"start"`: the pool started its `minWorkers`.
  * - `"pressure"`: jobs waited with no worker idle and room in the output.
  * - `"idle"`: workers idled past `idleTimeout` above `minWorkers`.
+ * - `"resize"`: `resize()` changed the bounds.
  * - `"shutdown"`: the pool is ending, normally or not, and workers exit.
  */
-export type ScaleReason = "start" | "pressure" | "idle" | "shutdown";
+export type ScaleReason =
+  | "start"
+  | "pressure"
+  | "idle"
+  | "resize"
+  | "shutdown";
 
 /** The fields of a {@linkcode ScaleEvent}. */
 export interface ScaleEventInit extends EventInit {

@@ -26,11 +26,8 @@ export interface PoolSnapshot {
   readonly blockingRetries: number;
   /** Results finished but held back to restore input order. */
   readonly heldForOrder: number;
-  /**
-   * The output's `desiredSize`: its high-water mark minus the results
-   * nobody has read yet. Zero or less means the reader lags.
-   */
-  readonly outputDesiredSize: number;
+  /** Results delivered to the output and not read yet. */
+  readonly unread: number;
 }
 
 /** The bounds the controller keeps the pool within. */
@@ -65,11 +62,16 @@ export const IDLE_CHECKS_PER_TIMEOUT = 4;
 
 /**
  * How many more jobs may start without their results outgrowing the
- * output. Running and held results count against the output's free space,
- * so a reader that lags stops new work instead of piling up results.
+ * output's budget of `maxWorkers`: running jobs, held results and unread
+ * results all count, so a reader that lags stops new work instead of
+ * piling up results.
  */
-export function outputRoom(snapshot: PoolSnapshot): number {
-  return snapshot.outputDesiredSize - snapshot.busy - snapshot.heldForOrder;
+export function outputRoom(
+  snapshot: PoolSnapshot,
+  limits: ScaleLimits,
+): number {
+  return limits.maxWorkers - snapshot.unread - snapshot.busy -
+    snapshot.heldForOrder;
 }
 
 /**
@@ -78,8 +80,11 @@ export function outputRoom(snapshot: PoolSnapshot): number {
  * input order, later results may fill the room while the oldest job waits
  * out its backoff, and only its retry can release them.
  */
-export function runnableJobs(snapshot: PoolSnapshot): number {
-  const room = Math.max(0, outputRoom(snapshot));
+export function runnableJobs(
+  snapshot: PoolSnapshot,
+  limits: ScaleLimits,
+): number {
+  const room = Math.max(0, outputRoom(snapshot, limits));
   return Math.max(Math.min(snapshot.queued, room), snapshot.blockingRetries);
 }
 
@@ -95,7 +100,7 @@ export function workersToStart(
   const refill = Math.max(0, limits.minWorkers - snapshot.alive);
   if (snapshot.idle > 0) return refill;
   // More workers cannot help a lagging reader; results would only pile up.
-  const runnable = runnableJobs(snapshot);
+  const runnable = runnableJobs(snapshot, limits);
   if (runnable === 0) return refill;
   const headroom = limits.maxWorkers - snapshot.alive;
   return Math.max(refill, Math.min(runnable, headroom));

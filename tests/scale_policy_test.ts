@@ -25,7 +25,7 @@ function snapshot(fields: Partial<PoolSnapshot>): PoolSnapshot {
     queued: 0,
     blockingRetries: 0,
     heldForOrder: 0,
-    outputDesiredSize: 8,
+    unread: 0,
     ...fields,
   };
 }
@@ -40,14 +40,14 @@ test("workersToStart() starts one worker per waiting job when nobody is idle", (
 test("workersToStart() never passes maxWorkers", () => {
   assert.equal(
     workersToStart(
-      snapshot({ alive: 7, busy: 7, queued: 5, outputDesiredSize: 100 }),
+      snapshot({ alive: 7, busy: 7, queued: 5, unread: 0 }),
       limits,
     ),
     1,
   );
   assert.equal(
     workersToStart(
-      snapshot({ alive: 8, busy: 8, queued: 5, outputDesiredSize: 100 }),
+      snapshot({ alive: 8, busy: 8, queued: 5, unread: 0 }),
       limits,
     ),
     0,
@@ -74,9 +74,9 @@ test("workersToStart() starts nobody while the reader lags", () => {
     alive: 2,
     busy: 2,
     queued: 10,
-    outputDesiredSize: 2,
+    unread: 6,
   });
-  assert.equal(outputRoom(lagging), 0);
+  assert.equal(outputRoom(lagging, limits), 0);
   assert.equal(workersToStart(lagging, limits), 0);
 });
 
@@ -86,9 +86,9 @@ test("workersToStart() counts results held for order against output room", () =>
     busy: 2,
     queued: 10,
     heldForOrder: 5,
-    outputDesiredSize: 8,
+    unread: 0,
   });
-  assert.equal(outputRoom(held), 1);
+  assert.equal(outputRoom(held, limits), 1);
   assert.equal(workersToStart(held, limits), 1);
 });
 
@@ -100,10 +100,10 @@ test("workersToStart() starts a worker for a blocking retry even without room", 
     queued: 5,
     blockingRetries: 1,
     heldForOrder: 8,
-    outputDesiredSize: 8,
+    unread: 0,
   });
-  assert.equal(outputRoom(blocked), 0);
-  assert.equal(runnableJobs(blocked), 1);
+  assert.equal(outputRoom(blocked, limits), 0);
+  assert.equal(runnableJobs(blocked, limits), 1);
   assert.equal(workersToStart(blocked, { ...limits, minWorkers: 0 }), 1);
 });
 
@@ -115,7 +115,7 @@ test("workersToStart() refills the minimum whatever the pressure", () => {
   );
   assert.equal(
     workersToStart(
-      snapshot({ alive: 0, busy: 0, outputDesiredSize: 0 }),
+      snapshot({ alive: 0, busy: 0, unread: 8 }),
       bounds,
     ),
     3,
@@ -132,7 +132,7 @@ test("workersToStart() keeps the pool within bounds for any snapshot", () => {
         idleShare: fc.integer({ min: 0, max: 20 }),
         queued: fc.integer({ min: 0, max: 50 }),
         heldForOrder: fc.integer({ min: 0, max: 20 }),
-        outputDesiredSize: fc.integer({ min: -20, max: 20 }),
+        unread: fc.integer({ min: 0, max: 20 }),
       }),
       (input) => {
         const maxWorkers = Math.max(1, input.minWorkers + input.extra);
