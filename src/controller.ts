@@ -15,10 +15,11 @@ import type { Clock, TimerHandle } from "./clock.ts";
 import { Deque } from "./deque.ts";
 import { FanIn, type Undelivered } from "./fan_in.ts";
 import { IdleChecks } from "./idle_checks.ts";
-import { Intake } from "./intake.ts";
+import { FifoIntake, type Intake } from "./intake.ts";
 import { RunningJobContext } from "./job_context.ts";
 import { JobDeadlines } from "./job_deadlines.ts";
-import type { ResolvedOptions } from "./options.ts";
+import { KeyedIntake } from "./keyed_intake.ts";
+import { describe, type ResolvedOptions } from "./options.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import {
   type AttemptSettled,
@@ -26,9 +27,10 @@ import {
   type PoolWorker,
 } from "./pool_worker.ts";
 import { type ResolvedRetry, retryDelayMs, shouldRetry } from "./retry.ts";
-import { type RetryEntry, RetryQueue } from "./retry_queue.ts";
+import { RetryQueue } from "./retry_queue.ts";
 import { ScaleEvent, type ScaleReason } from "./scale_event.ts";
 import {
+  mayStartBlocking,
   outputRoom,
   type PoolSnapshot,
   type ScaleLimits,
@@ -64,7 +66,8 @@ export class Controller<I, O> {
   #signal: AbortSignal | undefined;
   #clock: Clock;
   #dispatchEvent: (event: ScaleEvent) => void;
-  #intake = new Intake<I>();
+  #intake: Intake<I>;
+  #keyOf: ((job: I) => unknown) | undefined;
   #fanIn: FanIn<I, O>;
   #writableController!: WritableStreamDefaultController;
 
@@ -102,6 +105,8 @@ export class Controller<I, O> {
   #pumpAgain = false;
   // The readable side's pull, left pending while no job waits for room.
   #parkedPull: Settlers | undefined;
+  // The writable side's write in progress, held while the intake is full.
+  #heldWrite: Settlers | undefined;
 
   #closeRequest: Settlers | undefined;
   #draining = false;
@@ -126,6 +131,11 @@ export class Controller<I, O> {
       idleTimeoutMs: options.idleTimeoutMs,
     };
     this.#highWaterMark = options.highWaterMark;
+    // Validated with unknown jobs; called with this pool's.
+    this.#keyOf = options.key as ((job: I) => unknown) | undefined;
+    this.#intake = this.#keyOf === undefined
+      ? new FifoIntake()
+      : new KeyedIntake();
     // Validated with unknown jobs; retryIf is called with this pool's.
     this.#retry = options.retry as ResolvedRetry<I> | undefined;
     this.#settled = options.settled;
@@ -182,6 +192,7 @@ export class Controller<I, O> {
       workers: this.#workers.size,
       busy: this.#busy,
       queued: this.#intake.length,
+      runnable: this.#waiting(),
       completed: this.#fanIn.fulfilled,
       peakWorkers: this.#peakWorkers,
       scaleUps: this.#scaleUps,
@@ -211,7 +222,7 @@ export class Controller<I, O> {
           "AbortError",
         ),
       );
-      this.#intake.release();
+      this.#releaseWrite();
     }
     this.#draining = true;
     if (deadlineMs !== undefined) this.#armDrainDeadline(deadlineMs);
@@ -278,6 +289,19 @@ export class Controller<I, O> {
   }
 
   #accept(job: I): Promise<void> | undefined {
+    let key: unknown;
+    if (this.#keyOf !== undefined) {
+      try {
+        key = checkKey(this.#keyOf(job));
+      } catch (error) {
+        // A key that cannot be computed is a bug in the pool's setup, not
+        // a job failure to retry or deliver: it fails the pool.
+        this.#intake.acceptFailed();
+        this.#failedFatally++;
+        this.#shutdown("error", error);
+        return undefined;
+      }
+    }
     // The common case: nothing waits and a worker idles with room to spare.
     // The job goes straight to it, as the pump would send it, minus the
     // queue round trip: nothing else can have changed since the last pump.
@@ -285,13 +309,26 @@ export class Controller<I, O> {
       !this.#pumping && this.#ending === undefined && this.#waiting() === 0 &&
       this.#idle.length > 0 && outputRoom(this.#snapshot(), this.#limits) > 0
     ) {
-      const seq = this.#intake.acceptTaken();
-      this.#run(this.#idle.pop() as PoolWorker<I>, job, seq, 1);
-      return this.#isIntakeFull() ? this.#intake.holdWrite() : undefined;
+      const seq = this.#intake.acceptToRun(job, key);
+      if (seq >= 0) {
+        this.#run(this.#idle.pop() as PoolWorker<I>, job, seq, 1, key);
+      }
+    } else {
+      this.#intake.accept(job, key);
+      this.#pump();
     }
-    this.#intake.accept(job);
-    this.#pump();
-    return this.#isIntakeFull() ? this.#intake.holdWrite() : undefined;
+    return this.#isIntakeFull() ? this.#holdWrite() : undefined;
+  }
+
+  #holdWrite(): Promise<void> {
+    this.#heldWrite ??= settlers();
+    return this.#heldWrite.promise;
+  }
+
+  #releaseWrite(): void {
+    const held = this.#heldWrite;
+    this.#heldWrite = undefined;
+    held?.resolve();
   }
 
   // Retries count against the high-water mark, so that failing jobs
@@ -300,9 +337,9 @@ export class Controller<I, O> {
     return this.#intake.length + this.#retries.size > this.#highWaterMark;
   }
 
-  /** Jobs ready to run: new ones and retries whose backoff is over. */
+  /** Jobs ready to run: runnable new ones, and retries now due. */
   #waiting(): number {
-    return this.#intake.length + this.#retries.readyCount;
+    return this.#intake.runnable + this.#retries.readyCount;
   }
 
   #requestClose(): Promise<void> {
@@ -351,35 +388,45 @@ export class Controller<I, O> {
 
   /**
    * Hands ready retries, then new jobs, to idle workers while the output
-   * has room; a blocking retry goes even without.
+   * has room; the job an ordered output waits for goes even without.
    */
   #dispatch(): void {
     while (this.#idle.length > 0) {
       const hasRoom = outputRoom(this.#snapshot(), this.#limits) > 0;
-      if (
-        this.#retries.readyCount > 0 &&
-        (hasRoom || this.#blockingRetries() > 0)
-      ) {
-        const retry = this.#retries.takeReady() as RetryEntry<I>;
+      const retry = this.#retries.firstReady;
+      if (retry !== undefined && (hasRoom || this.#isBlocking(retry.seq))) {
+        this.#retries.takeReady();
         const worker = this.#idle.pop() as PoolWorker<I>;
-        this.#run(worker, retry.job, retry.seq, retry.attempt);
-      } else if (this.#intake.length > 0 && hasRoom) {
+        this.#run(worker, retry.job, retry.seq, retry.attempt, retry.key);
+      } else if (
+        this.#intake.runnable > 0 &&
+        (hasRoom || this.#isBlocking(this.#intake.nextSeq))
+      ) {
         const seq = this.#intake.nextSeq;
         const worker = this.#idle.pop() as PoolWorker<I>;
-        this.#run(worker, this.#intake.take(), seq, 1);
+        const job = this.#intake.take();
+        this.#run(worker, job, seq, 1, this.#intake.takenKey);
       } else {
         return;
       }
     }
   }
 
-  /** 1 when the output waits for the first ready retry's result, else 0. */
-  #blockingRetries(): number {
-    const first = this.#retries.firstReady;
-    return this.#ordered && first !== undefined &&
-        first.seq === this.#fanIn.nextSeq
-      ? 1
-      : 0;
+  /**
+   * Whether job `seq` is the one an ordered output waits for, and may
+   * start without room (see `mayStartBlocking`).
+   */
+  #isBlocking(seq: number): boolean {
+    return this.#ordered && seq === this.#fanIn.nextSeq &&
+      mayStartBlocking(this.#snapshot(), this.#limits);
+  }
+
+  /** 1 when the job an ordered output waits for is ready to run, else 0. */
+  #blockingJobs(): number {
+    if (!this.#ordered) return 0;
+    const next = this.#fanIn.nextSeq;
+    if (this.#retries.firstReady?.seq === next) return 1;
+    return this.#intake.runnable > 0 && this.#intake.nextSeq === next ? 1 : 0;
   }
 
   #afterPump(): void {
@@ -391,7 +438,7 @@ export class Controller<I, O> {
       this.#shutdown("end", undefined);
       return;
     }
-    if (!this.#isIntakeFull()) this.#intake.release();
+    if (!this.#isIntakeFull()) this.#releaseWrite();
     if (this.#parkedPull !== undefined && this.#isWaitingForRoom()) {
       this.#unparkPull();
     }
@@ -405,7 +452,7 @@ export class Controller<I, O> {
     idle: 0,
     busy: 0,
     queued: 0,
-    blockingRetries: 0,
+    blockingJobs: 0,
     heldForOrder: 0,
     unread: 0,
   };
@@ -416,17 +463,24 @@ export class Controller<I, O> {
     view.idle = this.#idle.length;
     view.busy = this.#busy;
     view.queued = this.#waiting();
-    view.blockingRetries = this.#blockingRetries();
+    view.blockingJobs = this.#blockingJobs();
     view.heldForOrder = this.#fanIn.held;
     view.unread = this.#fanIn.unread;
     return view;
   }
 
-  #run(worker: PoolWorker<I>, job: I, seq: number, attempt: number): void {
+  #run(
+    worker: PoolWorker<I>,
+    job: I,
+    seq: number,
+    attempt: number,
+    key: unknown,
+  ): void {
     const context = new RunningJobContext(worker.id, attempt);
     worker.job = job;
     worker.seq = seq;
     worker.attempt = attempt;
+    worker.key = key;
     worker.context = context;
     this.#busy++;
     this.#deadlines?.start(worker);
@@ -455,7 +509,7 @@ export class Controller<I, O> {
   #onJobDone(worker: PoolWorker<I>, value: unknown): void {
     if (worker.givenUp) return;
     const job = worker.job as I;
-    const seq = worker.seq;
+    const { seq, key } = worker;
     this.#finishAttempt(worker);
     if (this.#ending !== undefined) {
       this.#unfinished.push({ seq, job });
@@ -465,6 +519,7 @@ export class Controller<I, O> {
     // Idle before delivering: the enqueue may pull, and a pump from there
     // must see every worker either idle or busy.
     this.#releaseWorker(worker);
+    this.#intake.release(key);
     const item = this.#settled ? { job, status: "fulfilled", value } : value;
     this.#fanIn.deliver(seq, job, item as O, false);
     this.#pump();
@@ -473,7 +528,7 @@ export class Controller<I, O> {
   #onJobFailed(worker: PoolWorker<I>, error: unknown): void {
     if (worker.givenUp) return;
     const job = worker.job as I;
-    const { seq, attempt } = worker;
+    const { seq, attempt, key } = worker;
     this.#finishAttempt(worker);
     if (this.#ending !== undefined) {
       this.#unfinished.push({ seq, job });
@@ -481,11 +536,17 @@ export class Controller<I, O> {
       return;
     }
     this.#releaseWorker(worker);
-    this.#onFailure(job, seq, attempt, error);
+    this.#onFailure(job, seq, attempt, key, error);
   }
 
   /** Retries a failed attempt, delivers it as a record, or fails the pool. */
-  #onFailure(job: I, seq: number, attempt: number, error: unknown): void {
+  #onFailure(
+    job: I,
+    seq: number,
+    attempt: number,
+    key: unknown,
+    error: unknown,
+  ): void {
     const retry = this.#retry;
     let delayMs: number | undefined;
     try {
@@ -499,10 +560,12 @@ export class Controller<I, O> {
     }
     if (delayMs !== undefined) {
       this.#retried++;
-      this.#retries.add(job, seq, attempt + 1, delayMs);
+      // The key stays busy: the job's next attempt keeps its place.
+      this.#retries.add(job, seq, attempt + 1, key, delayMs);
       this.#pump();
       return;
     }
+    this.#intake.release(key);
     if (this.#settled) {
       const record = { job, status: "rejected", reason: error };
       this.#fanIn.deliver(seq, job, record as O, true);
@@ -583,7 +646,7 @@ export class Controller<I, O> {
    */
   #giveUp(worker: PoolWorker<I>): void {
     const job = worker.job as I;
-    const { seq, attempt, context } = worker;
+    const { seq, attempt, key, context } = worker;
     const error = new DOMException(
       `The job timed out after ${this.#deadlines?.timeoutMs} ms`,
       "TimeoutError",
@@ -599,7 +662,7 @@ export class Controller<I, O> {
       this.#workers.delete(worker);
       this.#workers.add(replacement);
       this.#releaseWorker(replacement);
-      this.#onFailure(job, seq, attempt, error);
+      this.#onFailure(job, seq, attempt, key, error);
     }
     // Last, once the pool is consistent: the job's abort listeners run
     // synchronously and may call back into the pool.
@@ -640,11 +703,8 @@ export class Controller<I, O> {
     if (ending !== "end" && ending !== "input-abort") {
       this.#writableController.error(reason);
     }
-    const firstSeq = this.#intake.nextSeq;
-    this.#intake.drain().forEach((job, i) => {
-      this.#unfinished.push({ seq: firstSeq + i, job });
-    });
-    this.#intake.release();
+    this.#unfinished.push(...this.#intake.drain());
+    this.#releaseWrite();
     this.#unfinished.push(...this.#retries.drain());
     this.#unfinished.push(...this.#fanIn.dropHeld());
     for (const worker of this.#workers) {
@@ -714,6 +774,16 @@ function settlers(): Settlers {
     reject = onReject;
   });
   return { promise, resolve, reject };
+}
+
+/** A job's key, which must be a string or a number. */
+function checkKey(key: unknown): string | number {
+  if (typeof key === "string" || typeof key === "number") return key;
+  throw new TypeError(
+    `Cannot queue job: "key" must return a string or a number, received ${
+      describe(key)
+    }`,
+  );
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -195,12 +195,14 @@ export class FanIn<I, O> {
   }
 
   #enqueue(seq: number, job: I, item: O, rejected: boolean): void {
-    this.#controller.enqueue(item);
+    // Booked before the enqueue: it may pull, and the pool may deliver
+    // another result from inside it, which must land after this one.
     const slot = this.#recentCount++ & this.#recentMask;
     this.#recentJobs[slot] = job;
     this.#recentSeqs[slot] = seq;
     this.#recentRejected[slot] = rejected;
     if (rejected) this.#rejected++;
     else this.#fulfilled++;
+    this.#controller.enqueue(item);
   }
 }

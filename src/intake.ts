@@ -1,83 +1,97 @@
 /**
  * The pool's intake: jobs accepted from the writable side wait here for a
- * worker, and a write that overfills it is held back.
+ * worker. Two kinds share one interface: a plain FIFO, and one that keeps
+ * jobs with the same key in order (`keyed_intake.ts`).
  * @module
  */
 
 import { Deque } from "./deque.ts";
+import type { Undelivered } from "./fan_in.ts";
+
+/** Jobs accepted and not yet handed to a worker. */
+export interface Intake<I> {
+  /** Jobs waiting, runnable or not. */
+  readonly length: number;
+  /** Jobs that could run now if a worker were free. */
+  readonly runnable: number;
+  /** Jobs accepted so far. */
+  readonly accepted: number;
+  /** The input number of the job `take` returns next. */
+  readonly nextSeq: number;
+  /** The key of the job `take` returned last. */
+  readonly takenKey: unknown;
+  /** Queues a job behind every job accepted before it. */
+  accept(job: I, key: unknown): void;
+  /**
+   * Accepts a job to run at once, while nothing is runnable, and returns
+   * its input number; or queues it like `accept` and returns -1 when its
+   * key is busy.
+   */
+  acceptToRun(job: I, key: unknown): number;
+  /** Counts a job accepted that failed before it could be queued. */
+  acceptFailed(): void;
+  /** Hands the next runnable job to a worker. Something must be runnable. */
+  take(): I;
+  /** The job with `key` ended for good: the next one with it may run. */
+  release(key: unknown): void;
+  /** Empties the intake and returns what it held, by input number. */
+  drain(): Undelivered<I>[];
+}
 
 /**
- * A FIFO of accepted jobs. Jobs are numbered in input order from 0; since
- * they leave in that order too, a job's number is how many were taken
- * before it, and the queue stores the bare jobs.
- *
- * The writable side's own queue holds one chunk at a time (the one being
- * written), which is already in this queue by then, so nothing accepted
- * ever waits where the pool cannot see it.
+ * A plain FIFO. Jobs leave in input order, so a job's input number is how
+ * many were taken before it, and the queue stores the bare jobs: nothing is
+ * allocated per job.
  */
-export class Intake<I> {
+export class FifoIntake<I> implements Intake<I> {
   #queue = new Deque<I>();
   #accepted = 0;
   #taken = 0;
-  #heldWrite: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  /** Jobs waiting for a worker. */
   get length(): number {
     return this.#queue.length;
   }
 
-  /** Jobs accepted so far. */
+  get runnable(): number {
+    return this.#queue.length;
+  }
+
   get accepted(): number {
     return this.#accepted;
   }
 
-  /** The input number of the job `take` returns next. */
   get nextSeq(): number {
     return this.#taken;
   }
 
-  /** Queues a job behind every job accepted before it. */
+  get takenKey(): unknown {
+    return undefined;
+  }
+
   accept(job: I): void {
     this.#queue.push(job);
     this.#accepted++;
   }
 
-  /**
-   * Counts a job handed to a worker without queueing it, which only keeps
-   * input order while the queue is empty. Returns its input number.
-   */
-  acceptTaken(): number {
+  acceptToRun(): number {
     this.#accepted++;
     return this.#taken++;
   }
 
-  /** Hands the oldest job to a worker. The queue must not be empty. */
+  acceptFailed(): void {
+    this.#accepted++;
+  }
+
   take(): I {
     this.#taken++;
     return this.#queue.shift() as I;
   }
 
-  /** A promise that settles when `release` is next called. */
-  holdWrite(): Promise<void> {
-    if (this.#heldWrite === undefined) {
-      // `Promise.withResolvers` would do, but Node.js 20 lacks it.
-      let resolve!: () => void;
-      const promise = new Promise<void>((settle) => resolve = settle);
-      this.#heldWrite = { promise, resolve };
-    }
-    return this.#heldWrite.promise;
-  }
+  release(): void {}
 
-  /** Lets a held-back write finish. */
-  release(): void {
-    const held = this.#heldWrite;
-    this.#heldWrite = undefined;
-    held?.resolve();
-  }
-
-  /** Empties the queue and returns what it held, oldest first. */
-  drain(): I[] {
+  drain(): Undelivered<I>[] {
+    const first = this.#taken;
     this.#taken += this.#queue.length;
-    return this.#queue.drain();
+    return this.#queue.drain().map((job, i) => ({ seq: first + i, job }));
   }
 }

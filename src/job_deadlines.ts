@@ -23,6 +23,7 @@ export class JobDeadlines<W extends TimedWorker> {
   #workers: () => Iterable<W>;
   #onExpired: (worker: W) => void;
   #timer: TimerHandle | undefined;
+  #timerDueMs = Infinity;
 
   /**
    * @param workers Every worker that may run an attempt.
@@ -48,22 +49,26 @@ export class JobDeadlines<W extends TimedWorker> {
 
   /** Starts the clock on the attempt `worker` begins now. */
   start(worker: W): void {
-    worker.deadlineMs = this.#clock.now() + this.#timeoutMs;
-    if (this.#timer === undefined) this.#arm(this.#timeoutMs);
+    const now = this.#clock.now();
+    worker.deadlineMs = now + this.#timeoutMs;
+    if (this.#timer === undefined) this.#arm(worker.deadlineMs, now);
   }
 
   /** Stops watching. */
   clear(): void {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerDueMs = Infinity;
   }
 
-  #arm(delayMs: number): void {
-    this.#timer = this.#clock.setTimeout(this.#fire, delayMs);
+  #arm(dueMs: number, now: number): void {
+    this.#timerDueMs = dueMs;
+    this.#timer = this.#clock.setTimeout(this.#fire, dueMs - now);
   }
 
   #fire = (): void => {
     this.#timer = undefined;
+    this.#timerDueMs = Infinity;
     const now = this.#clock.now();
     let nextMs = Infinity;
     // A copy: giving an attempt up replaces its worker.
@@ -72,8 +77,11 @@ export class JobDeadlines<W extends TimedWorker> {
       if (worker.deadlineMs <= now) this.#onExpired(worker);
       else nextMs = Math.min(nextMs, worker.deadlineMs);
     }
-    if (nextMs < Infinity && this.#timer === undefined) {
-      this.#arm(nextMs - now);
+    // An attempt started from inside the loop armed the timer for its own,
+    // later deadline: re-arm for the earliest one left.
+    if (nextMs < this.#timerDueMs) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#arm(nextMs, now);
     }
   };
 }

@@ -64,6 +64,14 @@ export interface AutoScaleOptions<I = unknown> {
   /** Try failed jobs again; see {@linkcode RetryOptions}. */
   retry?: RetryOptions<I>;
   /**
+   * Jobs with the same key run one at a time, in arrival order (a retried
+   * job keeps its key busy); jobs with different keys run in parallel. A
+   * job waiting for its key does not hold back jobs with other keys, and
+   * does not count as pressure. A key that cannot be computed fails the
+   * pool.
+   */
+  key?: (job: I) => string | number;
+  /**
    * Deliver one {@linkcode SettledResult} per job, fulfilled or rejected,
    * instead of failing the pool on the first job that fails for good.
    * @default {false}
@@ -82,6 +90,7 @@ export interface ResolvedOptions {
   readonly timeoutMs: number | undefined;
   readonly retry: ResolvedRetry<unknown> | undefined;
   readonly settled: boolean;
+  readonly key: ((job: unknown) => string | number) | undefined;
   /** Time and timers; tests substitute a controllable clock. */
   readonly clock: Clock;
 }
@@ -140,6 +149,7 @@ export function resolveOptions(
     timeoutMs: optionalTimeout(action, "timeout", options.timeout),
     retry: optionalRetry(action, options.retry),
     settled: optionalBoolean(action, "settled", options.settled) ?? false,
+    key: optionalFunction(action, "key", options.key),
     clock: SYSTEM_CLOCK,
   };
 }
@@ -366,6 +376,15 @@ function optionalRetry(
     checkFunction(action, "retry.retryIf", retry.retryIf);
   }
   return withRetryDefaults(retry);
+}
+
+function optionalFunction<F>(
+  action: string,
+  name: string,
+  value: F | undefined,
+): F | undefined {
+  if (value !== undefined) checkFunction(action, name, value);
+  return value;
 }
 
 function optionalSignal(

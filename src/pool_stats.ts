@@ -14,8 +14,14 @@ export interface PoolStats {
   workers: number;
   /** Workers running a job now. */
   busy: number;
-  /** Jobs accepted and waiting for a worker. */
+  /** Jobs accepted and waiting for a worker, runnable or not. */
   queued: number;
+  /**
+   * Jobs that could run now if a worker were free: queued jobs whose key
+   * is not busy, and retries whose backoff is over. Only these count as
+   * pressure.
+   */
+  runnable: number;
   /**
    * Successful results handed to the readable side (results an error
    * ending discards before they are read no longer count).

@@ -13,6 +13,8 @@ export interface PoolWorker<I> {
   job: I | undefined;
   seq: number;
   attempt: number;
+  /** The running job's key, with `key`. */
+  key: unknown;
   context: RunningJobContext | undefined;
   /** When the attempt running now times out; Infinity without a timeout. */
   deadlineMs: number;
@@ -48,6 +50,7 @@ export function createPoolWorker<I>(
     job: undefined,
     seq: -1,
     attempt: 0,
+    key: undefined,
     context: undefined,
     deadlineMs: Infinity,
     givenUp: false,

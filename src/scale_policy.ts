@@ -20,10 +20,11 @@ export interface PoolSnapshot {
    */
   readonly queued: number;
   /**
-   * 1 when the oldest job of an ordered pool is among the ready retries,
-   * else 0. The output waits for its result, so it runs even without room.
+   * 1 when the job an ordered pool's output waits for is ready to run (a
+   * retry now due, or a job its key held back), else 0. Only its result
+   * can release those held behind it, so it runs even without room.
    */
-  readonly blockingRetries: number;
+  readonly blockingJobs: number;
   /** Results finished but held back to restore input order. */
   readonly heldForOrder: number;
   /** Results delivered to the output and not read yet. */
@@ -75,17 +76,31 @@ export function outputRoom(
 }
 
 /**
+ * Whether the job an ordered output waits for may start without output
+ * room. Results held behind it may fill the room while it waits out its
+ * backoff or its key, and only its result can release them; so it may pass
+ * the budget by the room held results take, never by unread results, which
+ * the reader releases by reading.
+ */
+export function mayStartBlocking(
+  snapshot: PoolSnapshot,
+  limits: ScaleLimits,
+): boolean {
+  return limits.maxWorkers - snapshot.unread - snapshot.busy > 0;
+}
+
+/**
  * How many jobs could start now if there were workers for them: waiting
- * jobs as far as output room goes, and at least a blocking retry. With
- * input order, later results may fill the room while the oldest job waits
- * out its backoff, and only its retry can release them.
+ * jobs as far as output room goes, or else the job the output waits for.
  */
 export function runnableJobs(
   snapshot: PoolSnapshot,
   limits: ScaleLimits,
 ): number {
   const room = Math.max(0, outputRoom(snapshot, limits));
-  return Math.max(Math.min(snapshot.queued, room), snapshot.blockingRetries);
+  const runnable = Math.min(snapshot.queued, room);
+  if (runnable > 0 || snapshot.blockingJobs === 0) return runnable;
+  return mayStartBlocking(snapshot, limits) ? 1 : 0;
 }
 
 /**

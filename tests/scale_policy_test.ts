@@ -23,7 +23,7 @@ function snapshot(fields: Partial<PoolSnapshot>): PoolSnapshot {
     idle: 0,
     busy: 1,
     queued: 0,
-    blockingRetries: 0,
+    blockingJobs: 0,
     heldForOrder: 0,
     unread: 0,
     ...fields,
@@ -92,13 +92,13 @@ test("workersToStart() counts results held for order against output room", () =>
   assert.equal(workersToStart(held, limits), 1);
 });
 
-test("workersToStart() starts a worker for a blocking retry even without room", () => {
+test("workersToStart() starts a worker for a blocking job even without room", () => {
   // The oldest job waits to retry while later results fill the budget.
   const blocked = snapshot({
     alive: 0,
     busy: 0,
     queued: 5,
-    blockingRetries: 1,
+    blockingJobs: 1,
     heldForOrder: 8,
     unread: 0,
   });
