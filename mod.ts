@@ -25,7 +25,11 @@ export {
 } from "./src/auto_scale.ts";
 export { autoScalePool } from "./src/auto_scale_pool.ts";
 export type { JobSource } from "./src/iterable_stream.ts";
-export type { AutoScaleOptions, ResizeOptions } from "./src/options.ts";
+export type {
+  AutoScaleOptions,
+  ResizeOptions,
+  ScalingOptions,
+} from "./src/options.ts";
 export type { PoolStats } from "./src/pool_stats.ts";
 export type { RetryOptions } from "./src/retry.ts";
 export type { SettledResult } from "./src/settled.ts";

@@ -33,6 +33,8 @@ import {
   mayStartBlocking,
   outputRoom,
   type PoolSnapshot,
+  type Ramp,
+  rampAllowance,
   type ScaleLimits,
   workersToStart,
 } from "./scale_policy.ts";
@@ -98,6 +100,10 @@ export class Controller<I, O> {
     rejected: (worker, reason) => this.#onJobFailed(worker, reason),
   };
   #drainTimer: TimerHandle | undefined;
+  // The scale-up ramp while pressure lasts, and the timer for its next
+  // step; both unused without a ramp.
+  #ramp: Ramp | undefined;
+  #rampTimer: TimerHandle | undefined;
   #drainDeadlineMs = Infinity;
   // Re-entrant pumps (a synchronous job finishing inside the dispatch
   // loop, a pull during an enqueue) fold into the running one.
@@ -129,6 +135,8 @@ export class Controller<I, O> {
       minWorkers: options.minWorkers,
       maxWorkers: options.maxWorkers,
       idleTimeoutMs: options.idleTimeoutMs,
+      rampIntervalMs: options.rampIntervalMs,
+      retireStep: options.retireStep,
     };
     this.#highWaterMark = options.highWaterMark;
     // Validated with unknown jobs; called with this pool's.
@@ -377,7 +385,7 @@ export class Controller<I, O> {
           this.#workers.size < this.#limits.minWorkers
         ) {
           const start = workersToStart(this.#snapshot(), this.#limits);
-          if (start > 0) this.#startWorkers(start, "pressure");
+          if (start > 0) this.#scaleUp(start);
         }
       } while (this.#pumpAgain);
       this.#afterPump();
@@ -429,6 +437,25 @@ export class Controller<I, O> {
     return this.#intake.runnable > 0 && this.#intake.nextSeq === next ? 1 : 0;
   }
 
+  /** Starts `count` workers, or as many as the ramp allows now. */
+  #scaleUp(count: number): void {
+    if (this.#limits.rampIntervalMs === 0) {
+      this.#startWorkers(count, "pressure");
+      return;
+    }
+    const now = this.#clock.now();
+    const { allowed, ramp } = rampAllowance(this.#ramp, now, this.#limits);
+    const started = Math.min(count, allowed);
+    this.#ramp = { ...ramp, startedInStep: ramp.startedInStep + started };
+    if (started > 0) this.#startWorkers(started, "pressure");
+    if (started < count && this.#rampTimer === undefined) {
+      this.#rampTimer = this.#clock.setTimeout(() => {
+        this.#rampTimer = undefined;
+        this.#pump();
+      }, ramp.stepStartedMs + this.#limits.rampIntervalMs - now);
+    }
+  }
+
   #afterPump(): void {
     if (
       (this.#closeRequest !== undefined || this.#draining) &&
@@ -443,6 +470,14 @@ export class Controller<I, O> {
       this.#unparkPull();
     }
     this.#idleChecks.armIfNeeded();
+    // Pressure is over once a worker idles, not when the queue empties:
+    // jobs arriving one at a time into a busy pool are one burst. The next
+    // burst starts its ramp from one worker again.
+    if (this.#ramp !== undefined && this.#idle.length > 0) {
+      this.#ramp = undefined;
+      this.#clock.clearTimeout(this.#rampTimer);
+      this.#rampTimer = undefined;
+    }
   }
 
   // One snapshot object, refreshed in place: the pump reads it several
@@ -696,6 +731,8 @@ export class Controller<I, O> {
     this.#reason = reason;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#idleChecks.clear();
+    this.#clock.clearTimeout(this.#rampTimer);
+    this.#rampTimer = undefined;
     this.#unparkPull();
     // An identity TransformStream errors its writable side when its
     // readable side is cancelled, which is what cancels the upstream pipe;

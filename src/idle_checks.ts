@@ -29,6 +29,9 @@ export class IdleChecks<W extends IdleWorker> {
   #alive: () => number;
   #retire: (count: number) => void;
   #timer: TimerHandle | undefined;
+  // Retirements in the current idleTimeout window, for `retireStep`.
+  #windowStartMs = -Infinity;
+  #retiredInWindow = 0;
 
   /**
    * @param limits Read at every check, so a change applies at the next.
@@ -81,7 +84,15 @@ export class IdleChecks<W extends IdleWorker> {
       worker.idleSeenAtMs ??= now;
       idleForMs.push(now - worker.idleSeenAtMs);
     }
-    const plan = planRetirement(idleForMs, this.#alive(), this.#limits);
+    if (now - this.#windowStartMs >= this.#limits.idleTimeoutMs) {
+      this.#windowStartMs = now;
+      this.#retiredInWindow = 0;
+    }
+    const plan = planRetirement(idleForMs, this.#alive(), this.#limits, {
+      count: this.#limits.retireStep - this.#retiredInWindow,
+      renewedInMs: this.#windowStartMs + this.#limits.idleTimeoutMs - now,
+    });
+    this.#retiredInWindow += plan.retire;
     this.#retire(plan.retire);
     if (plan.recheckInMs !== undefined) this.#arm(plan.recheckInMs);
   };

@@ -63,6 +63,8 @@ export interface AutoScaleOptions<I = unknown> {
   timeout?: number;
   /** Try failed jobs again; see {@linkcode RetryOptions}. */
   retry?: RetryOptions<I>;
+  /** How fast the pool grows and shrinks; see {@linkcode ScalingOptions}. */
+  scaling?: ScalingOptions;
   /**
    * Jobs with the same key run one at a time, in arrival order (a retried
    * job keeps its key busy); jobs with different keys run in parallel. A
@@ -79,11 +81,36 @@ export interface AutoScaleOptions<I = unknown> {
   settled?: boolean;
 }
 
+/**
+ * Tuning for the controller's two rules. The defaults favour latency: every
+ * job that could run gets a worker at once, and every worker idle past
+ * `idleTimeout` retires. With bursty input that costs worker churn, which
+ * the ramp and the retire step trade for a little latency at the start of
+ * each burst.
+ */
+export interface ScalingOptions {
+  /**
+   * Milliseconds per step of the scale-up ramp. While jobs keep waiting,
+   * the first step adds one worker, and each later step twice as many as
+   * the one before, never more than the runnable jobs. 0: no ramp.
+   * @default {0}
+   */
+  rampInterval?: number;
+  /**
+   * The most workers retired per `idleTimeout`, so that a pool between two
+   * bursts shrinks gradually instead of all at once.
+   * @default {Infinity} (no limit)
+   */
+  retireStep?: number;
+}
+
 /** Every option, validated, with defaults applied. */
 export interface ResolvedOptions {
   readonly minWorkers: number;
   readonly maxWorkers: number;
   readonly idleTimeoutMs: number;
+  readonly rampIntervalMs: number;
+  readonly retireStep: number;
   readonly signal: AbortSignal | undefined;
   readonly ordered: boolean;
   readonly highWaterMark: number;
@@ -139,10 +166,13 @@ export function resolveOptions(
     options.highWaterMark,
     0,
   ) ?? maxWorkers;
+  const scaling = optionalScaling(action, options.scaling);
   return {
     minWorkers,
     maxWorkers,
     idleTimeoutMs,
+    rampIntervalMs: scaling.rampIntervalMs,
+    retireStep: scaling.retireStep,
     signal: optionalSignal(action, "signal", options.signal),
     ordered: optionalBoolean(action, "ordered", options.ordered) ?? false,
     highWaterMark,
@@ -354,6 +384,27 @@ function optionalTimeout(
     );
   }
   return value;
+}
+
+function optionalScaling(
+  action: string,
+  value: unknown,
+): { rampIntervalMs: number; retireStep: number } {
+  if (value === undefined) return { rampIntervalMs: 0, retireStep: Infinity };
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `${action}: "scaling" must be an object, received ${describe(value)}`,
+    );
+  }
+  const scaling = value as ScalingOptions;
+  return {
+    rampIntervalMs:
+      optionalDuration(action, "scaling.rampInterval", scaling.rampInterval) ??
+        0,
+    retireStep:
+      optionalCount(action, "scaling.retireStep", scaling.retireStep, 1) ??
+        Infinity,
+  };
 }
 
 function optionalRetry(

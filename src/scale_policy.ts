@@ -39,6 +39,23 @@ export interface ScaleLimits {
   readonly maxWorkers: number;
   /** How long a worker may idle before it is retired, in milliseconds. */
   readonly idleTimeoutMs: number;
+  /**
+   * How long each step of the scale-up ramp lasts, in milliseconds; 0 for
+   * no ramp (every runnable job gets a worker at once).
+   */
+  readonly rampIntervalMs: number;
+  /** The most workers retired per `idleTimeoutMs`; Infinity for no limit. */
+  readonly retireStep: number;
+}
+
+/**
+ * The scale-up ramp while jobs keep waiting: the current step's size, when
+ * it began, and how many workers it started so far.
+ */
+export interface Ramp {
+  readonly step: number;
+  readonly stepStartedMs: number;
+  readonly startedInStep: number;
 }
 
 /** Which idle workers to retire now, and when to look again. */
@@ -121,6 +138,38 @@ export function workersToStart(
   return Math.max(refill, Math.min(runnable, headroom));
 }
 
+/**
+ * How many workers the ramp lets start at `nowMs`, and the ramp that
+ * applies then. Pressure that begins starts a ramp at one worker per step;
+ * every `rampIntervalMs` the pressure lasts doubles the step, so a long
+ * burst still reaches `maxWorkers` in a few steps while a short one stays
+ * small.
+ *
+ * @param ramp The ramp so far, or `undefined` when pressure begins now.
+ */
+export function rampAllowance(
+  ramp: Ramp | undefined,
+  nowMs: number,
+  limits: ScaleLimits,
+): { readonly allowed: number; readonly ramp: Ramp } {
+  if (ramp === undefined) {
+    return {
+      allowed: 1,
+      ramp: { step: 1, stepStartedMs: nowMs, startedInStep: 0 },
+    };
+  }
+  const steps = Math.floor(
+    (nowMs - ramp.stepStartedMs) / limits.rampIntervalMs,
+  );
+  if (steps <= 0) return { allowed: ramp.step - ramp.startedInStep, ramp };
+  const next = {
+    step: Math.min(ramp.step * 2 ** steps, limits.maxWorkers),
+    stepStartedMs: ramp.stepStartedMs + steps * limits.rampIntervalMs,
+    startedInStep: 0,
+  };
+  return { allowed: next.step, ramp: next };
+}
+
 /** How long to wait before the next idle check. */
 export function idleCheckIntervalMs(limits: ScaleLimits): number {
   return limits.idleTimeoutMs / IDLE_CHECKS_PER_TIMEOUT;
@@ -132,13 +181,19 @@ export function idleCheckIntervalMs(limits: ScaleLimits): number {
  *
  * @param idleForMs How long each idle worker has idled at least, longest
  * first.
+ * @param allowance The most that may retire now (see `retireStep`), and
+ * in how many milliseconds it is renewed.
  */
 export function planRetirement(
   idleForMs: readonly number[],
   alive: number,
   limits: ScaleLimits,
+  allowance: { readonly count: number; readonly renewedInMs: number } = {
+    count: Infinity,
+    renewedInMs: 0,
+  },
 ): RetirementPlan {
-  const surplus = alive - limits.minWorkers;
+  const surplus = Math.min(alive - limits.minWorkers, allowance.count);
   let retire = 0;
   while (
     retire < surplus && retire < idleForMs.length &&
@@ -147,11 +202,14 @@ export function planRetirement(
     retire++;
   }
   const nextIdle = idleForMs[retire];
-  if (retire >= surplus || nextIdle === undefined) {
+  if (alive - retire <= limits.minWorkers || nextIdle === undefined) {
     return { retire, recheckInMs: undefined };
   }
   // Check again when the next worker is due, and meanwhile often enough
-  // that workers going idle from now on are sampled soon after.
+  // that workers going idle from now on are sampled soon after; but not
+  // before the allowance is renewed, if it ran out.
   const due = limits.idleTimeoutMs - nextIdle;
-  return { retire, recheckInMs: Math.min(due, idleCheckIntervalMs(limits)) };
+  const recheckInMs = Math.min(due, idleCheckIntervalMs(limits));
+  if (retire < allowance.count) return { retire, recheckInMs };
+  return { retire, recheckInMs: Math.max(recheckInMs, allowance.renewedInMs) };
 }

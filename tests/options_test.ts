@@ -273,3 +273,29 @@ test("autoScale() names a settled that is not a boolean", () => {
     'Cannot create pool: "settled" must be a boolean, received 1',
   );
 });
+
+test("autoScale() names each bad scaling field", () => {
+  rejects(
+    { scaling: "fast" },
+    TypeError,
+    'Cannot create pool: "scaling" must be an object, received "fast"',
+  );
+  rejects(
+    { scaling: { rampInterval: -1 } },
+    RangeError,
+    'Cannot create pool: "scaling.rampInterval" must be a finite number >= 0, received -1',
+  );
+  rejects(
+    { scaling: { retireStep: 0 } },
+    RangeError,
+    'Cannot create pool: "scaling.retireStep" must be an integer >= 1, received 0',
+  );
+});
+
+test("autoScale() names a key that is not a function", () => {
+  rejects(
+    { key: "id" },
+    TypeError,
+    'Cannot create pool: "key" must be a function, received "id"',
+  );
+});

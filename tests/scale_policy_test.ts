@@ -5,6 +5,7 @@ import {
   outputRoom,
   planRetirement,
   type PoolSnapshot,
+  rampAllowance,
   runnableJobs,
   type ScaleLimits,
   workersToStart,
@@ -15,6 +16,8 @@ const limits: ScaleLimits = {
   minWorkers: 1,
   maxWorkers: 8,
   idleTimeoutMs: 100,
+  rampIntervalMs: 0,
+  retireStep: Infinity,
 };
 
 function snapshot(fields: Partial<PoolSnapshot>): PoolSnapshot {
@@ -137,6 +140,7 @@ test("workersToStart() keeps the pool within bounds for any snapshot", () => {
       (input) => {
         const maxWorkers = Math.max(1, input.minWorkers + input.extra);
         const bounds = {
+          ...limits,
           minWorkers: input.minWorkers,
           maxWorkers,
           idleTimeoutMs: 10,
@@ -229,4 +233,41 @@ test("planRetirement() never retires below minWorkers nor a worker idle too brie
       },
     ),
   );
+});
+
+test("planRetirement() retires no more than the allowance, then waits for it to renew", () => {
+  const allowance = { count: 1, renewedInMs: 70 };
+  assert.deepEqual(planRetirement([300, 200, 150], 5, limits, allowance), {
+    retire: 1,
+    recheckInMs: 70,
+  });
+  assert.deepEqual(
+    planRetirement([300], 5, limits, { count: 0, renewedInMs: 40 }),
+    { retire: 0, recheckInMs: 40 },
+  );
+});
+
+test("rampAllowance() starts a burst with one worker and doubles the step each interval", () => {
+  const ramping = { ...limits, maxWorkers: 64, rampIntervalMs: 10 };
+  const first = rampAllowance(undefined, 1_000, ramping);
+  assert.deepEqual(first, {
+    allowed: 1,
+    ramp: { step: 1, stepStartedMs: 1_000, startedInStep: 0 },
+  });
+  const spent = { ...first.ramp, startedInStep: 1 };
+  assert.equal(rampAllowance(spent, 1_005, ramping).allowed, 0);
+  assert.deepEqual(rampAllowance(spent, 1_010, ramping), {
+    allowed: 2,
+    ramp: { step: 2, stepStartedMs: 1_010, startedInStep: 0 },
+  });
+  assert.deepEqual(rampAllowance(spent, 1_035, ramping), {
+    allowed: 8,
+    ramp: { step: 8, stepStartedMs: 1_030, startedInStep: 0 },
+  });
+});
+
+test("rampAllowance() never grows the step past maxWorkers", () => {
+  const ramping = { ...limits, maxWorkers: 6, rampIntervalMs: 1 };
+  const start = rampAllowance(undefined, 0, ramping).ramp;
+  assert.equal(rampAllowance(start, 1_000, ramping).allowed, 6);
 });
