@@ -39,3 +39,7 @@ export {
   type ScaleReason,
 } from "./src/scale_event.ts";
 export type { JobContext, Work } from "./src/work.ts";
+export {
+  WorkerErrorEvent,
+  type WorkerErrorEventInit,
+} from "./src/worker_error_event.ts";

@@ -16,6 +16,7 @@ import {
 import type { PoolStats } from "./pool_stats.ts";
 import type { ScaleEvent } from "./scale_event.ts";
 import type { SettledResult } from "./settled.ts";
+import type { WorkerErrorEvent } from "./worker_error_event.ts";
 import type { Work } from "./work.ts";
 
 const CREATE = "Cannot create pool";
@@ -26,6 +27,8 @@ const RESIZE = "Cannot resize pool";
 export interface AutoScaleStreamEventMap {
   /** The worker count changed. */
   scale: ScaleEvent;
+  /** A worker's teardown failed. */
+  error: WorkerErrorEvent;
 }
 
 /**
@@ -49,6 +52,7 @@ export interface AutoScaleStreamEventMap {
  *
  * @typeParam I The job type.
  * @typeParam O The result type.
+ * @typeParam R The per-worker resource that `setup` returns.
  * @example Double numbers on up to four workers
  * ```ts
  * import { AutoScaleStream } from "@autoscale/streams";
@@ -65,7 +69,7 @@ export interface AutoScaleStreamEventMap {
  * assert.equal(pool.stats().workers, 0);
  * ```
  */
-export class AutoScaleStream<I, O> extends EventTarget
+export class AutoScaleStream<I, O, R = unknown> extends EventTarget
   implements ReadableWritablePair<O, I> {
   /** Results, in completion order, or input order with `ordered`. */
   readonly readable: ReadableStream<O>;
@@ -100,8 +104,8 @@ export class AutoScaleStream<I, O> extends EventTarget
    * conflict.
    */
   constructor(
-    work: Work<I, O>,
-    options?: AutoScaleOptions<I> & { settled?: false },
+    work: Work<I, O, R>,
+    options?: AutoScaleOptions<I, R> & { settled?: false },
   ) {
     checkFunction(CREATE, "work", work);
     const resolved = resolveOptions(
@@ -110,7 +114,9 @@ export class AutoScaleStream<I, O> extends EventTarget
     );
     super();
     const controller = new Controller<I, O>(
-      work,
+      // The controller hands each job the resource its worker's setup
+      // returned, which is what R describes.
+      work as Work<I, O, unknown>,
       resolved,
       (event) => this.dispatchEvent(event),
     );
@@ -271,7 +277,7 @@ export class AutoScaleStream<I, O> extends EventTarget
   override addEventListener<K extends keyof AutoScaleStreamEventMap>(
     type: K,
     listener: (
-      this: AutoScaleStream<I, O>,
+      this: AutoScaleStream<I, O, R>,
       event: AutoScaleStreamEventMap[K],
     ) => void,
     options?: boolean | AddEventListenerOptions,
@@ -308,7 +314,7 @@ export class AutoScaleStream<I, O> extends EventTarget
   override removeEventListener<K extends keyof AutoScaleStreamEventMap>(
     type: K,
     listener: (
-      this: AutoScaleStream<I, O>,
+      this: AutoScaleStream<I, O, R>,
       event: AutoScaleStreamEventMap[K],
     ) => void,
     options?: boolean | EventListenerOptions,
@@ -350,6 +356,7 @@ export class AutoScaleStream<I, O> extends EventTarget
  *
  * @typeParam I The job type.
  * @typeParam O The result type.
+ * @typeParam R The per-worker resource that `setup` returns.
  * @param work Runs each job; see {@linkcode Work}.
  * @param options See {@linkcode AutoScaleOptions}.
  * @returns The pool, ready for `pipeThrough`.
@@ -385,27 +392,27 @@ export class AutoScaleStream<I, O> extends EventTarget
  * assert.equal(pool.stats().retried, 1);
  * ```
  */
-export function autoScale<I, O>(
-  work: Work<I, O>,
-  options: AutoScaleOptions<I> & { settled: true },
-): AutoScaleStream<I, SettledResult<I, O>>;
+export function autoScale<I, O, R = undefined>(
+  work: Work<I, O, R>,
+  options: AutoScaleOptions<I, R> & { settled: true },
+): AutoScaleStream<I, SettledResult<I, O>, R>;
 /** Makes a pool that fails on the first job that fails for good. */
-export function autoScale<I, O>(
-  work: Work<I, O>,
-  options?: AutoScaleOptions<I> & { settled?: false },
-): AutoScaleStream<I, O>;
+export function autoScale<I, O, R = undefined>(
+  work: Work<I, O, R>,
+  options?: AutoScaleOptions<I, R> & { settled?: false },
+): AutoScaleStream<I, O, R>;
 /** Makes a pool whose `settled` is only known at run time. */
-export function autoScale<I, O>(
-  work: Work<I, O>,
-  options?: AutoScaleOptions<I>,
-): AutoScaleStream<I, O | SettledResult<I, O>>;
-export function autoScale<I, O>(
-  work: Work<I, O>,
-  options?: AutoScaleOptions<I>,
-): AutoScaleStream<I, O | SettledResult<I, O>> {
+export function autoScale<I, O, R = undefined>(
+  work: Work<I, O, R>,
+  options?: AutoScaleOptions<I, R>,
+): AutoScaleStream<I, O | SettledResult<I, O>, R>;
+export function autoScale<I, O, R>(
+  work: Work<I, O, R>,
+  options?: AutoScaleOptions<I, R>,
+): AutoScaleStream<I, O | SettledResult<I, O>, R> {
   // The constructor types the plain output; the options decide.
-  return new AutoScaleStream<I, O | SettledResult<I, O>>(
+  return new AutoScaleStream<I, O | SettledResult<I, O>, R>(
     work,
-    options as AutoScaleOptions<I> & { settled?: false },
+    options as AutoScaleOptions<I, R> & { settled?: false },
   );
 }

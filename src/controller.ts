@@ -29,6 +29,8 @@ import {
 import { type ResolvedRetry, retryDelayMs, shouldRetry } from "./retry.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import { ScaleEvent, type ScaleReason } from "./scale_event.ts";
+import { WorkerErrorEvent } from "./worker_error_event.ts";
+import { WorkerResources } from "./worker_resources.ts";
 import {
   mayStartBlocking,
   outputRoom,
@@ -67,7 +69,8 @@ export class Controller<I, O> {
   #settled: boolean;
   #signal: AbortSignal | undefined;
   #clock: Clock;
-  #dispatchEvent: (event: ScaleEvent) => void;
+  #dispatchEvent: (event: Event) => void;
+  #resources: WorkerResources<unknown>;
   #intake: Intake<I>;
   #keyOf: ((job: I) => unknown) | undefined;
   #fanIn: FanIn<I, O>;
@@ -78,6 +81,8 @@ export class Controller<I, O> {
   // most recently busy), so surplus workers age at the front and retire.
   #idle = new Deque<PoolWorker<I>>();
   #busy = 0;
+  #starting = 0;
+  #teardownFailures = 0;
   #nextWorkerId = 1;
   #peakWorkers = 0;
   #scaleUps = 0;
@@ -128,7 +133,7 @@ export class Controller<I, O> {
   constructor(
     work: Work<I, unknown>,
     options: ResolvedOptions,
-    dispatchEvent: (event: ScaleEvent) => void,
+    dispatchEvent: (event: Event) => void,
   ) {
     this.#work = work;
     this.#limits = {
@@ -150,6 +155,16 @@ export class Controller<I, O> {
     this.#signal = options.signal;
     this.#clock = options.clock;
     this.#dispatchEvent = dispatchEvent;
+    this.#resources = new WorkerResources(
+      { setup: options.setup, teardown: options.teardown },
+      (error, workerId) => {
+        this.#teardownFailures++;
+        this.#dispatchEvent(
+          new WorkerErrorEvent("error", { error, workerId }),
+        );
+      },
+      () => this.#maybeFinish(),
+    );
     this.#idleChecks = new IdleChecks(
       this.#clock,
       this.#limits,
@@ -198,6 +213,7 @@ export class Controller<I, O> {
   stats(): PoolStats {
     return {
       workers: this.#workers.size,
+      starting: this.#starting,
       busy: this.#busy,
       queued: this.#intake.length,
       runnable: this.#waiting(),
@@ -210,6 +226,7 @@ export class Controller<I, O> {
       retried: this.#retried,
       timedOut: this.#timedOut,
       retrying: this.#retries.size,
+      teardownFailures: this.#teardownFailures,
     };
   }
 
@@ -484,6 +501,7 @@ export class Controller<I, O> {
   // times per job, and the policy never keeps it.
   #snapshotView: MutableSnapshot = {
     alive: 0,
+    starting: 0,
     idle: 0,
     busy: 0,
     queued: 0,
@@ -495,6 +513,7 @@ export class Controller<I, O> {
   #snapshot(): PoolSnapshot {
     const view = this.#snapshotView;
     view.alive = this.#workers.size;
+    view.starting = this.#starting;
     view.idle = this.#idle.length;
     view.busy = this.#busy;
     view.queued = this.#waiting();
@@ -511,7 +530,7 @@ export class Controller<I, O> {
     attempt: number,
     key: unknown,
   ): void {
-    const context = new RunningJobContext(worker.id, attempt);
+    const context = new RunningJobContext(worker.id, attempt, worker.resource);
     worker.job = job;
     worker.seq = seq;
     worker.attempt = attempt;
@@ -618,8 +637,9 @@ export class Controller<I, O> {
   }
 
   /**
-   * A worker whose attempt ended goes idle, or retires if the pool was
-   * resized below its count: busy workers are never cut short.
+   * A worker whose attempt ended, or whose setup did, goes idle, or
+   * retires if the pool was resized below its count: busy workers are
+   * never cut short.
    */
   #releaseWorker(worker: PoolWorker<I>): void {
     if (this.#workers.size <= this.#limits.maxWorkers) {
@@ -627,8 +647,14 @@ export class Controller<I, O> {
       return;
     }
     const from = this.#workers.size;
-    this.#workers.delete(worker);
+    this.#removeWorker(worker);
     this.#emit(from, this.#workers.size, "resize");
+  }
+
+  /** Takes a worker out of the pool and tears its resource down. */
+  #removeWorker(worker: PoolWorker<I>): void {
+    this.#workers.delete(worker);
+    if (!worker.starting) this.#resources.tearDown(worker.resource, worker.id);
   }
 
   #makeIdle(worker: PoolWorker<I>): void {
@@ -643,16 +669,60 @@ export class Controller<I, O> {
   #startWorkers(count: number, reason: ScaleReason): void {
     if (count === 0) return;
     const from = this.#workers.size;
+    const started: PoolWorker<I>[] = [];
     for (let i = 0; i < count; i++) {
       const worker = this.#createWorker();
       this.#workers.add(worker);
-      this.#idle.push(worker);
+      started.push(worker);
     }
     if (reason === "pressure") this.#scaleUps += count;
     this.#peakWorkers = Math.max(this.#peakWorkers, this.#workers.size);
     this.#emit(from, this.#workers.size, reason);
-    // New workers are idle: let the pump loop hand them jobs.
+    // After the event, so that a failing setup ends the pool after the
+    // start it belongs to.
+    for (const worker of started) this.#launch(worker);
+    // New workers may be idle: let the pump loop hand them jobs.
     this.#pumpAgain = true;
+  }
+
+  /** Readies a new worker: idle at once, or once its setup is done. */
+  #launch(worker: PoolWorker<I>): void {
+    if (!this.#resources.hasSetup) {
+      this.#makeIdle(worker);
+      return;
+    }
+    worker.starting = true;
+    this.#starting++;
+    this.#resources.setUp(
+      worker.id,
+      (resource) => this.#onSetUp(worker, resource),
+      (error) => this.#onSetupFailed(worker, error),
+    );
+  }
+
+  #onSetUp(worker: PoolWorker<I>, resource: unknown): void {
+    worker.resource = resource;
+    worker.starting = false;
+    this.#starting--;
+    if (this.#ending !== undefined) {
+      this.#exitWorker(worker);
+      return;
+    }
+    this.#releaseWorker(worker);
+    this.#pump();
+  }
+
+  /** A setup that fails fails the pool: no worker could be trusted. */
+  #onSetupFailed(worker: PoolWorker<I>, error: unknown): void {
+    this.#starting--;
+    // Still marked as starting, so that it leaves without a teardown.
+    this.#shutdown(
+      "error",
+      new Error(`Cannot start worker ${worker.id}: its setup failed`, {
+        cause: error,
+      }),
+    );
+    this.#exitWorker(worker);
   }
 
   /** Retires the `count` longest-idle workers. */
@@ -660,18 +730,31 @@ export class Controller<I, O> {
     if (count === 0) return;
     const from = this.#workers.size;
     for (let i = 0; i < count; i++) {
-      this.#workers.delete(this.#idle.shift() as PoolWorker<I>);
+      this.#removeWorker(this.#idle.shift() as PoolWorker<I>);
     }
     if (reason === "idle") this.#scaleDowns += count;
     this.#emit(from, this.#workers.size, reason);
   }
 
-  /** A busy worker whose job settled after shutdown began leaves. */
+  /** A worker busy or starting when shutdown began leaves. */
   #exitWorker(worker: PoolWorker<I>): void {
     const from = this.#workers.size;
-    this.#workers.delete(worker);
+    this.#removeWorker(worker);
     this.#emit(from, this.#workers.size, "shutdown");
-    if (this.#workers.size === 0) this.#finish();
+    this.#maybeFinish();
+  }
+
+  /**
+   * Finishes the ending once every worker has left and every teardown
+   * has settled.
+   */
+  #maybeFinish(): void {
+    if (
+      this.#ending !== undefined && !this.#finished &&
+      this.#workers.size === 0 && this.#resources.pending === 0
+    ) {
+      this.#finish();
+    }
   }
 
   /**
@@ -693,10 +776,13 @@ export class Controller<I, O> {
       this.#unfinished.push({ seq, job });
       this.#exitWorker(worker);
     } else {
+      // The slot goes to a fresh worker at once, so the count does not
+      // change; the old one is torn down now, even if its job runs on,
+      // ignoring its signal.
+      this.#removeWorker(worker);
       const replacement = this.#createWorker();
-      this.#workers.delete(worker);
       this.#workers.add(replacement);
-      this.#releaseWorker(replacement);
+      this.#launch(replacement);
       this.#onFailure(job, seq, attempt, key, error);
     }
     // Last, once the pool is consistent: the job's abort listeners run
@@ -750,7 +836,7 @@ export class Controller<I, O> {
       }
     }
     this.#retireIdle(this.#idle.length, "shutdown");
-    if (this.#workers.size === 0) this.#finish();
+    this.#maybeFinish();
     return this.closed;
   }
 

@@ -39,8 +39,8 @@ const HIGH_WATER_MARK = 2 ** 31;
 
 /**
  * Funnels results into one readable stream, and knows how many are unread.
- * Unread results never outnumber the pool's budget, so a ring of at least
- * that size remembers whose results they are.
+ * Unread results never outnumber the pool's budget by more than one, so a
+ * ring of that size remembers whose results they are.
  */
 export class FanIn<I, O> {
   readonly readable: ReadableStream<O>;
@@ -86,9 +86,13 @@ export class FanIn<I, O> {
     return desiredSize === null ? 0 : HIGH_WATER_MARK - desiredSize;
   }
 
-  /** Makes room to remember up to `budget` unread results. */
+  /**
+   * Makes room to remember the unread results of a pool with `budget`
+   * workers: at most `budget + 1`, since the job an ordered output waits
+   * for may pass the budget by one (see `mayStartBlocking`).
+   */
   ensureBudget(budget: number): void {
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, budget)));
+    const capacity = 2 ** Math.ceil(Math.log2(budget + 1));
     if (capacity <= this.#recentJobs.length) return;
     const jobs = new Array<I | undefined>(capacity);
     const seqs = new Array<number>(capacity).fill(0);

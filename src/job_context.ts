@@ -11,13 +11,15 @@ import type { JobContext } from "./work.ts";
 export class RunningJobContext implements JobContext {
   readonly workerId: number;
   readonly attempt: number;
+  readonly resource: unknown;
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
 
-  constructor(workerId: number, attempt: number) {
+  constructor(workerId: number, attempt: number, resource: unknown) {
     this.workerId = workerId;
     this.attempt = attempt;
+    this.resource = resource;
   }
 
   /** Aborts when the pool wants the job to stop early. */

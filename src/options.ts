@@ -14,9 +14,10 @@ import {
 /**
  * Options for {@linkcode autoScale}.
  *
- * @typeParam I The job type, seen by `retry.retryIf`.
+ * @typeParam I The job type, seen by `retry.retryIf` and `key`.
+ * @typeParam R The per-worker resource that `setup` returns.
  */
-export interface AutoScaleOptions<I = unknown> {
+export interface AutoScaleOptions<I = unknown, R = unknown> {
   /**
    * Workers kept alive while the pool runs, even when idle. They start at
    * once.
@@ -65,6 +66,20 @@ export interface AutoScaleOptions<I = unknown> {
   retry?: RetryOptions<I>;
   /** How fast the pool grows and shrinks; see {@linkcode ScalingOptions}. */
   scaling?: ScalingOptions;
+  /**
+   * Runs when a worker starts, before it takes a job; what it returns (or
+   * resolves to) reaches every job that worker runs as `context.resource`.
+   * A worker counts as capacity on its way while it sets up. A setup that
+   * fails fails the pool with an error whose `cause` is the failure.
+   */
+  setup?: (workerId: number) => R | PromiseLike<R>;
+  /**
+   * Runs once for every worker that leaves after its setup: retired, given
+   * up at a timeout, or at shutdown. The pool closes only after every
+   * teardown has settled; one that fails is reported as a
+   * {@linkcode WorkerErrorEvent} and does not stop the others.
+   */
+  teardown?: (resource: R, workerId: number) => void | PromiseLike<void>;
   /**
    * Jobs with the same key run one at a time, in arrival order (a retried
    * job keeps its key busy); jobs with different keys run in parallel. A
@@ -118,6 +133,10 @@ export interface ResolvedOptions {
   readonly retry: ResolvedRetry<unknown> | undefined;
   readonly settled: boolean;
   readonly key: ((job: unknown) => string | number) | undefined;
+  readonly setup: ((workerId: number) => unknown) | undefined;
+  readonly teardown:
+    | ((resource: unknown, workerId: number) => void | PromiseLike<void>)
+    | undefined;
   /** Time and timers; tests substitute a controllable clock. */
   readonly clock: Clock;
 }
@@ -180,6 +199,8 @@ export function resolveOptions(
     retry: optionalRetry(action, options.retry),
     settled: optionalBoolean(action, "settled", options.settled) ?? false,
     key: optionalFunction(action, "key", options.key),
+    setup: optionalFunction(action, "setup", options.setup),
+    teardown: optionalFunction(action, "teardown", options.teardown),
     clock: SYSTEM_CLOCK,
   };
 }

@@ -10,8 +10,10 @@
  * `completed + failed + unfinished().length === accepted`.
  */
 export interface PoolStats {
-  /** Workers alive now, idle or busy. */
+  /** Workers alive now: starting, idle or busy. */
   workers: number;
+  /** Workers whose `setup` still runs. */
+  starting: number;
   /** Workers running a job now. */
   busy: number;
   /** Jobs accepted and waiting for a worker, runnable or not. */
@@ -46,4 +48,6 @@ export interface PoolStats {
   timedOut: number;
   /** Jobs waiting out a retry backoff, or ready for their next attempt. */
   retrying: number;
+  /** Teardowns that threw or rejected (each also an `"error"` event). */
+  teardownFailures: number;
 }

@@ -15,6 +15,10 @@ export interface PoolWorker<I> {
   attempt: number;
   /** The running job's key, with `key`. */
   key: unknown;
+  /** True while the worker's setup runs: it takes no job yet. */
+  starting: boolean;
+  /** What setup returned, handed to every job the worker runs. */
+  resource: unknown;
   context: RunningJobContext | undefined;
   /** When the attempt running now times out; Infinity without a timeout. */
   deadlineMs: number;
@@ -51,6 +55,8 @@ export function createPoolWorker<I>(
     seq: -1,
     attempt: 0,
     key: undefined,
+    starting: false,
+    resource: undefined,
     context: undefined,
     deadlineMs: Infinity,
     givenUp: false,

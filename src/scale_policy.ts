@@ -8,8 +8,10 @@
 
 /** What the controller knows about the pool at one instant. */
 export interface PoolSnapshot {
-  /** Workers alive: idle or busy. */
+  /** Workers alive: starting, idle or busy. */
   readonly alive: number;
+  /** Workers whose setup still runs: capacity on its way. */
+  readonly starting: number;
   /** Workers alive and waiting for a job. */
   readonly idle: number;
   /** Workers running a job. */
@@ -132,8 +134,9 @@ export function workersToStart(
   const refill = Math.max(0, limits.minWorkers - snapshot.alive);
   if (snapshot.idle > 0) return refill;
   // More workers cannot help a lagging reader; results would only pile up.
-  const runnable = runnableJobs(snapshot, limits);
-  if (runnable === 0) return refill;
+  // Workers still starting will take runnable jobs as soon as they can.
+  const runnable = runnableJobs(snapshot, limits) - snapshot.starting;
+  if (runnable <= 0) return refill;
   const headroom = limits.maxWorkers - snapshot.alive;
   return Math.max(refill, Math.min(runnable, headroom));
 }

@@ -4,8 +4,12 @@
  * @module
  */
 
-/** What a running job knows about itself. */
-export interface JobContext {
+/**
+ * What a running job knows about itself.
+ *
+ * @typeParam R The per-worker resource that `setup` returns.
+ */
+export interface JobContext<R = unknown> {
   /**
    * Aborts when the job should stop early: the pool's signal aborted,
    * another job failed, the output was cancelled or the input aborted. The
@@ -19,6 +23,11 @@ export interface JobContext {
   readonly workerId: number;
   /** Which attempt this is: 1, then 2 for the first retry, and so on. */
   readonly attempt: number;
+  /**
+   * What the pool's `setup` returned for this worker (one database
+   * connection per worker, say); `undefined` without a setup.
+   */
+  readonly resource: R;
 }
 
 /**
@@ -27,6 +36,7 @@ export interface JobContext {
  *
  * @typeParam I The job type.
  * @typeParam O The result type.
+ * @typeParam R The per-worker resource that `setup` returns.
  * @example Fetch each URL, stopping early when the pool does
  * ```ts
  * import type { Work } from "@autoscale/streams";
@@ -37,4 +47,7 @@ export interface JobContext {
  * };
  * ```
  */
-export type Work<I, O> = (job: I, context: JobContext) => O | PromiseLike<O>;
+export type Work<I, O, R = unknown> = (
+  job: I,
+  context: JobContext<R>,
+) => O | PromiseLike<O>;

@@ -23,6 +23,7 @@ const limits: ScaleLimits = {
 function snapshot(fields: Partial<PoolSnapshot>): PoolSnapshot {
   return {
     alive: 1,
+    starting: 0,
     idle: 0,
     busy: 1,
     queued: 0,
@@ -270,4 +271,11 @@ test("rampAllowance() never grows the step past maxWorkers", () => {
   const ramping = { ...limits, maxWorkers: 6, rampIntervalMs: 1 };
   const start = rampAllowance(undefined, 0, ramping).ramp;
   assert.equal(rampAllowance(start, 1_000, ramping).allowed, 6);
+});
+
+test("workersToStart() counts starting workers as capacity on its way", () => {
+  const starting = snapshot({ alive: 4, starting: 3, busy: 1, queued: 5 });
+  assert.equal(workersToStart(starting, limits), 2);
+  const covered = snapshot({ alive: 4, starting: 3, busy: 1, queued: 3 });
+  assert.equal(workersToStart(covered, limits), 0);
 });
