@@ -356,7 +356,10 @@ export class AutoScaleStream<I, O, R = unknown> extends EventTarget
  *
  * @typeParam I The job type.
  * @typeParam O The result type.
- * @typeParam R The per-worker resource that `setup` returns.
+ * @typeParam R The per-worker resource that `setup` returns. TypeScript
+ * fixes it from `work` before it reads `options`, so annotate the job's
+ * context (`context: JobContext<Db>`) or pass the type arguments to have
+ * `context.resource` typed.
  * @param work Runs each job; see {@linkcode Work}.
  * @param options See {@linkcode AutoScaleOptions}.
  * @returns The pool, ready for `pipeThrough`.
@@ -392,17 +395,17 @@ export class AutoScaleStream<I, O, R = unknown> extends EventTarget
  * assert.equal(pool.stats().retried, 1);
  * ```
  */
-export function autoScale<I, O, R = undefined>(
+export function autoScale<I, O, R = unknown>(
   work: Work<I, O, R>,
   options: AutoScaleOptions<I, R> & { settled: true },
 ): AutoScaleStream<I, SettledResult<I, O>, R>;
 /** Makes a pool that fails on the first job that fails for good. */
-export function autoScale<I, O, R = undefined>(
+export function autoScale<I, O, R = unknown>(
   work: Work<I, O, R>,
   options?: AutoScaleOptions<I, R> & { settled?: false },
 ): AutoScaleStream<I, O, R>;
 /** Makes a pool whose `settled` is only known at run time. */
-export function autoScale<I, O, R = undefined>(
+export function autoScale<I, O, R = unknown>(
   work: Work<I, O, R>,
   options?: AutoScaleOptions<I, R>,
 ): AutoScaleStream<I, O | SettledResult<I, O>, R>;
