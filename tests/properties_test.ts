@@ -26,9 +26,14 @@ const pace: fc.Arbitrary<Pace> = fc.oneof(
   }),
 );
 
-const poolOptions: fc.Arbitrary<
-  Required<Omit<AutoScaleOptions, "signal" | "timeout" | "retry" | "settled">>
-> = fc
+type BasicOptions = Required<
+  Pick<
+    AutoScaleOptions,
+    "minWorkers" | "maxWorkers" | "idleTimeout" | "ordered" | "highWaterMark"
+  >
+>;
+
+const poolOptions: fc.Arbitrary<BasicOptions> = fc
   .record({
     minWorkers: fc.integer({ min: 0, max: 4 }),
     extraWorkers: fc.integer({ min: 0, max: 6 }),
