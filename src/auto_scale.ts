@@ -8,11 +8,11 @@ import { Controller } from "./controller.ts";
 import {
   type AutoScaleOptions,
   checkDeadline,
-  checkFunction,
   type ResizeOptions,
   resolveOptions,
   resolveResize,
 } from "./options.ts";
+import { chooseBackend } from "./thread_backend.ts";
 import type { PoolStats } from "./pool_stats.ts";
 import type { ScaleEvent } from "./scale_event.ts";
 import type { SettledResult } from "./settled.ts";
@@ -104,19 +104,19 @@ export class AutoScaleStream<I, O, R = unknown> extends EventTarget
    * conflict.
    */
   constructor(
-    work: Work<I, O, R>,
+    work: Work<I, O, R> | URL | string,
     options?: AutoScaleOptions<I, R> & { settled?: false },
   ) {
-    checkFunction(CREATE, "work", work);
+    const backend = chooseBackend(CREATE, work, options);
     const resolved = resolveOptions(
-      options as AutoScaleOptions<unknown> | undefined,
+      backend.options as AutoScaleOptions<unknown>,
       CREATE,
     );
     super();
     const controller = new Controller<I, O>(
       // The controller hands each job the resource its worker's setup
       // returned, which is what R describes.
-      work as Work<I, O, unknown>,
+      backend.work,
       resolved,
       (event) => this.dispatchEvent(event),
     );
@@ -409,13 +409,30 @@ export function autoScale<I, O, R = unknown>(
   work: Work<I, O, R>,
   options?: AutoScaleOptions<I, R>,
 ): AutoScaleStream<I, O | SettledResult<I, O>, R>;
-export function autoScale<I, O, R>(
-  work: Work<I, O, R>,
-  options?: AutoScaleOptions<I, R>,
-): AutoScaleStream<I, O | SettledResult<I, O>, R> {
+/**
+ * Makes a pool whose jobs run in worker threads: `moduleUrl` (absolute)
+ * names a module whose default export is the work function, so the same
+ * module can be imported and tested directly. Jobs and results are
+ * structured-cloned (see `transfer`); a thread that dies fails the job it
+ * held and is replaced; `maxWorkers` defaults to
+ * `navigator.hardwareConcurrency`.
+ */
+export function autoScale<I, O>(
+  moduleUrl: URL | string,
+  options: AutoScaleOptions<I, never> & { settled: true },
+): AutoScaleStream<I, SettledResult<I, O>>;
+/** Makes a pool whose jobs run in worker threads; see above. */
+export function autoScale<I, O>(
+  moduleUrl: URL | string,
+  options?: AutoScaleOptions<I, never> & { settled?: false },
+): AutoScaleStream<I, O>;
+// The overloads above are the public types. This signature only has to
+// admit them all, and the resource type is invariant in the options, so it
+// takes anything; the constructor checks what it gets.
+export function autoScale(work: unknown, options?: unknown): unknown {
   // The constructor types the plain output; the options decide.
-  return new AutoScaleStream<I, O | SettledResult<I, O>, R>(
-    work,
-    options as AutoScaleOptions<I, R> & { settled?: false },
+  return new AutoScaleStream(
+    work as Work<unknown, unknown, unknown>,
+    options as AutoScaleOptions<unknown, unknown> & { settled?: false },
   );
 }

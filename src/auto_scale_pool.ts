@@ -6,12 +6,8 @@
 
 import { autoScale } from "./auto_scale.ts";
 import { type JobSource, toReadableStream } from "./iterable_stream.ts";
-import {
-  checkFunction,
-  checkSignal,
-  checkWorkerBounds,
-  describe,
-} from "./options.ts";
+import { checkSignal, checkWorkerBounds, describe } from "./options.ts";
+import { checkWork } from "./thread_backend.ts";
 import type { Work } from "./work.ts";
 
 const CREATE = "Cannot create pool";
@@ -35,7 +31,9 @@ const CREATE = "Cannot create pool";
  * @param maxWorkers The most workers at once; an integer >= `minWorkers`
  * and >= 1.
  * @param jobs A stream, async iterable or iterable of jobs.
- * @param work Runs each job; see {@linkcode Work}.
+ * @param work Runs each job; see {@linkcode Work}. An absolute module URL
+ * instead runs each job in a worker thread, with the module's default
+ * export as the work function.
  * @returns The results.
  * @throws {TypeError} An argument has the wrong type.
  * @throws {RangeError} A worker count is out of range, or the bounds
@@ -61,11 +59,11 @@ export function autoScalePool<I, O>(
   minWorkers: number,
   maxWorkers: number,
   jobs: JobSource<I>,
-  work: Work<I, O>,
+  work: Work<I, O> | URL | string,
 ): ReadableStream<O> {
   checkSignal(CREATE, "signal", signal);
   checkWorkerBounds(CREATE, minWorkers, maxWorkers);
-  checkFunction(CREATE, "work", work);
+  checkWork(CREATE, work);
   const source = toReadableStream(
     jobs,
     (value) =>
@@ -75,7 +73,9 @@ export function autoScalePool<I, O>(
         }`,
       ),
   );
-  return source.pipeThrough(
-    autoScale(work, { signal, minWorkers, maxWorkers }),
-  );
+  const options = { signal, minWorkers, maxWorkers };
+  const pool = typeof work === "function"
+    ? autoScale(work, options)
+    : autoScale<I, O>(work, options);
+  return source.pipeThrough(pool);
 }

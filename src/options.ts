@@ -81,6 +81,12 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
    */
   teardown?: (resource: R, workerId: number) => void | PromiseLike<void>;
   /**
+   * With a module URL as the work: what to transfer to the thread with
+   * each job instead of copying it (an `ArrayBuffer`, say). Results are
+   * always copied.
+   */
+  transfer?: (job: I) => Transferable[];
+  /**
    * Jobs with the same key run one at a time, in arrival order (a retried
    * job keeps its key busy); jobs with different keys run in parallel. A
    * job waiting for its key does not hold back jobs with other keys, and
@@ -155,12 +161,7 @@ export function resolveOptions(
   options: AutoScaleOptions<unknown> | undefined,
   action: string,
 ): ResolvedOptions {
-  if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${action}: "options" must be an object, received ${describe(options)}`,
-    );
-  }
+  options = checkOptionsObject(action, options);
   const minWorkers = optionalCount(
     action,
     "minWorkers",
@@ -250,6 +251,24 @@ export function checkDeadline(
   deadlineMs: unknown,
 ): number | undefined {
   return optionalDuration(action, "deadlineMs", deadlineMs);
+}
+
+/**
+ * Checks that options, if given, are an object.
+ *
+ * @throws {TypeError} They are not.
+ */
+export function checkOptionsObject<T extends object>(
+  action: string,
+  options: T | undefined,
+): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `${action}: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  return options;
 }
 
 /**

@@ -139,7 +139,7 @@ test("autoScale() names a work that is not a function", () => {
   assert.throws(
     () => autoScale("double" as never),
     new TypeError(
-      'Cannot create pool: "work" must be a function, received "double"',
+      'Cannot create pool: "work" must be a function or an absolute module URL, received "double"',
     ),
   );
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { autoScale, type JobContext, WorkerErrorEvent } from "../mod.ts";
+import { autoScale, type JobContext, type WorkerErrorEvent } from "../mod.ts";
 import { test } from "./_harness.ts";
 import {
   collect,

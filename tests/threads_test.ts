@@ -1,0 +1,246 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { autoScale, autoScalePool } from "../mod.ts";
+import type { ThreadJob } from "./fixtures/thread_jobs.ts";
+import { test } from "./_harness.ts";
+import { collect, range, seedFromEnv, settle, waitFor } from "./_helpers.ts";
+
+const MODULE = new URL("./fixtures/thread_jobs.ts", import.meta.url);
+const double = (n: number): ThreadJob => ({ kind: "double", n });
+
+test("a module URL runs every job in a worker thread", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, { maxWorkers: 2 });
+  const results = await collect(
+    ReadableStream.from(range(20).map(double)).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.deepEqual(results.sort((a, b) => a - b), range(20).map((n) => n * 2));
+  const where = autoScale<ThreadJob, boolean>(MODULE.href, { maxWorkers: 1 });
+  assert.deepEqual(
+    await collect(
+      ReadableStream.from([{ kind: "where" } as const]).pipeThrough(where),
+    ),
+    [true],
+  );
+  await where.closed;
+});
+
+test("a thread job that throws fails like any job, with its error's name and message", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    settled: true,
+    maxWorkers: 1,
+  });
+  const [record] = await collect(
+    ReadableStream.from([{ kind: "throw", message: "bad input" } as const])
+      .pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.equal(record.status, "rejected");
+  const reason = (record as { reason: Error }).reason;
+  assert.equal(reason.name, "RangeError");
+  assert.equal(reason.message, "bad input");
+});
+
+test("a thread that dies fails the job it held and is replaced", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    settled: true,
+    maxWorkers: 1,
+  });
+  const records = await collect(
+    ReadableStream.from<ThreadJob>([{ kind: "die" }, double(4)]).pipeThrough(
+      pool,
+    ),
+  );
+  await pool.closed;
+  assert.equal(records[0].status, "rejected");
+  assert.match(
+    (records[0] as { reason: Error }).reason.message,
+    /^The worker thread died/,
+  );
+  assert.deepEqual(records[1], {
+    job: double(4),
+    status: "fulfilled",
+    value: 8,
+  });
+});
+
+test("a thread that closes itself fails the job it held and is replaced", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    settled: true,
+    maxWorkers: 1,
+  });
+  const records = await collect(
+    ReadableStream.from<ThreadJob>([{ kind: "close" }, double(1)]).pipeThrough(
+      pool,
+    ),
+  );
+  await pool.closed;
+  assert.match(
+    (records[0] as { reason: Error }).reason.message,
+    /^The worker thread (closed itself|exited)$/,
+  );
+  assert.equal(records[1].status, "fulfilled");
+});
+
+test("a module that cannot load fails the pool once, with the cause", async () => {
+  const missing = new URL("./fixtures/missing_module.ts", import.meta.url);
+  const pool = autoScale<ThreadJob, number>(missing, {
+    minWorkers: 1,
+    maxWorkers: 1,
+  });
+  const result = await settle(
+    ReadableStream.from(range(5).map(double)).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.match((result.error as Error).message, /^Cannot start worker 1: /);
+  assert.match(
+    ((result.error as Error).cause as Error).message,
+    /^Cannot load the module .*missing_module\.ts in a worker$/,
+  );
+  assert.equal(pool.stats().workers, 0);
+  assert.equal(pool.stats().peakWorkers, 1, "no respawning");
+});
+
+test("a job's signal aborts in its thread", async () => {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const controller = new AbortController();
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    maxWorkers: 1,
+    signal: controller.signal,
+  });
+  const output = settle(
+    ReadableStream.from<ThreadJob>([{ kind: "await-abort", flag }]).pipeThrough(
+      pool,
+    ),
+  );
+  await waitFor(() => pool.stats().busy === 1, () => pool.stats());
+  controller.abort();
+  await pool.closed;
+  await output;
+  assert.equal(Atomics.load(flag, 0), 1);
+});
+
+test("a timeout terminates a thread that spins past it", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    maxWorkers: 1,
+    timeout: 100,
+    settled: true,
+  });
+  const startedAt = Date.now();
+  const records = await collect(
+    ReadableStream.from<ThreadJob>([{ kind: "spin", ms: 60_000 }, double(2)])
+      .pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.ok(Date.now() - startedAt < 30_000);
+  assert.equal(
+    (records[0] as { reason: DOMException }).reason.name,
+    "TimeoutError",
+  );
+  assert.equal(records[1].status, "fulfilled");
+});
+
+test("transfer moves a job's buffer to the thread instead of copying it", async () => {
+  const buffer = new ArrayBuffer(1024);
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    maxWorkers: 1,
+    transfer: (job) => job.kind === "buffer" ? [job.buffer] : [],
+  });
+  const results = await collect(
+    ReadableStream.from<ThreadJob>([{ kind: "buffer", buffer }]).pipeThrough(
+      pool,
+    ),
+  );
+  await pool.closed;
+  assert.deepEqual(results, [1024]);
+  assert.equal(buffer.byteLength, 0, "detached here");
+});
+
+test("threads default to one per core, and none outlive the pool", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    minWorkers: 0,
+    idleTimeout: 10,
+  });
+  const results = await collect(
+    ReadableStream.from(range(8).map(double)).pipeThrough(pool),
+  );
+  assert.equal(results.length, 8);
+  assert.ok(pool.stats().peakWorkers <= navigator.hardwareConcurrency);
+  await pool.closed;
+  assert.equal(pool.stats().workers, 0);
+});
+
+test("a module URL must be absolute, and brings no setup or teardown", () => {
+  assert.throws(
+    () => autoScale("./fixtures/thread_jobs.ts"),
+    new TypeError(
+      'Cannot create pool: "work" must be a function or an absolute module URL, received "./fixtures/thread_jobs.ts"',
+    ),
+  );
+  assert.throws(
+    () => autoScale(MODULE, { setup: () => 1 } as never),
+    TypeError,
+  );
+  assert.throws(
+    () => autoScale((n: number) => n, { transfer: () => [] }),
+    TypeError,
+  );
+  assert.throws(
+    () => autoScalePool(new AbortController().signal, 1, 2, [], "nope"),
+    TypeError,
+  );
+});
+
+test("autoScalePool() takes a module URL in place of the work function", async () => {
+  const results = await collect(
+    autoScalePool<ThreadJob, number>(
+      new AbortController().signal,
+      0,
+      2,
+      range(6).map(double),
+      MODULE,
+    ),
+  );
+  assert.deepEqual(results.sort((a, b) => a - b), [0, 2, 4, 6, 8, 10]);
+});
+
+test(
+  "threads run every job once and end cleanly at any abort moment",
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 20 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+        async (numbers, maxWorkers, abortAfterMs) => {
+          const controller = new AbortController();
+          const pool = autoScale<ThreadJob, number>(MODULE, {
+            minWorkers: 0,
+            maxWorkers,
+            signal: controller.signal,
+          });
+          const timer = abortAfterMs === undefined
+            ? undefined
+            : setTimeout(() => controller.abort(), abortAfterMs);
+          const result = await settle(
+            ReadableStream.from(numbers.map(double)).pipeThrough(pool),
+          );
+          await pool.closed;
+          clearTimeout(timer);
+          assert.equal(result.errored, false);
+          assert.equal(pool.stats().workers, 0);
+          const { completed, failed, accepted } = pool.stats();
+          assert.equal(completed + failed + pool.unfinished().length, accepted);
+          if (abortAfterMs === undefined) {
+            assert.deepEqual(
+              result.items.sort((a, b) => a - b),
+              numbers.map((n) => n * 2).sort((a, b) => a - b),
+            );
+          }
+        },
+      ),
+      { numRuns: 15, seed: seedFromEnv() },
+    );
+  },
+  { deadlineMs: 60_000 },
+);
