@@ -1,9 +1,10 @@
 /**
  * An autoscaling fan-out / fan-in pool on Web Streams. Jobs come in through
- * a stream, a controller scales async workers between a minimum and a
- * maximum from queue pressure, and every result comes out of one
- * `ReadableStream`. An `AbortSignal` ends everything; no job is run twice
- * and no result is delivered twice.
+ * a stream, a controller scales workers (async functions, or `Worker`
+ * threads given a module URL) between a minimum and a maximum from queue
+ * pressure, and every result comes out of one `ReadableStream`. An
+ * `AbortSignal` ends everything; no job is run twice and no result is
+ * delivered twice.
  *
  * @example Resolve lengths on up to 8 workers
  * ```ts

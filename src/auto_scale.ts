@@ -416,6 +416,22 @@ export function autoScale<I, O, R = unknown>(
  * structured-cloned (see `transfer`); a thread that dies fails the job it
  * held and is replaced; `maxWorkers` defaults to
  * `navigator.hardwareConcurrency`.
+ *
+ * @example Square numbers on two threads
+ * ```ts
+ * import { autoScale } from "@autoscale/streams";
+ * import assert from "node:assert/strict";
+ *
+ * const squares = autoScale<number, number>(
+ *   "data:text/javascript,export default (n) => n * n",
+ *   { maxWorkers: 2 },
+ * );
+ * const results = await Array.fromAsync(
+ *   ReadableStream.from([1, 2, 3]).pipeThrough(squares),
+ * );
+ * assert.deepEqual(results.sort(), [1, 4, 9]);
+ * await squares.closed;
+ * ```
  */
 export function autoScale<I, O>(
   moduleUrl: URL | string,
