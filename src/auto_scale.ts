@@ -32,8 +32,8 @@ export interface AutoScaleStreamEventMap {
 }
 
 /**
- * An autoscaling pool of async workers, as a stream pair for
- * `pipeThrough`: jobs go into {@linkcode AutoScaleStream.writable}, results
+ * An autoscaling pool of workers, as a stream pair for `pipeThrough`: jobs
+ * go into {@linkcode AutoScaleStream.writable}, results
  * come out of {@linkcode AutoScaleStream.readable}.
  *
  * The pair behaves like an identity `TransformStream` towards pipes: closing
@@ -44,7 +44,8 @@ export interface AutoScaleStreamEventMap {
  *
  * The output ends only after every worker has exited, so when a reader sees
  * the end, no job of the pool is still running. A job that ignores its
- * `context.signal` therefore holds the end back until it settles.
+ * `context.signal` therefore holds the end back until it settles, or until
+ * its `timeout` gives it up.
  *
  * A reader that lags keeps the pool small: running jobs, held results and
  * unread results together never exceed `maxWorkers`, and no worker starts
@@ -96,10 +97,11 @@ export class AutoScaleStream<I, O, R = unknown> extends EventTarget
    * For `settled: true`, whose results are {@linkcode SettledResult}
    * records, use {@linkcode autoScale}, which types them.
    *
-   * @param work Runs each job; see {@linkcode Work}.
+   * @param work Runs each job; see {@linkcode Work}. An absolute module
+   * URL instead runs each job in a worker thread (see {@linkcode autoScale}).
    * @param options See {@linkcode AutoScaleOptions}.
-   * @throws {TypeError} `work` is not a function, or an option has the
-   * wrong type.
+   * @throws {TypeError} `work` is neither a function nor an absolute URL,
+   * or an option has the wrong type.
    * @throws {RangeError} An option is out of range, or the worker bounds
    * conflict.
    */

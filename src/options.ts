@@ -26,7 +26,8 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
   minWorkers?: number;
   /**
    * The most workers that run at the same time.
-   * @default {8} (or `minWorkers`, when that is larger)
+   * @default {8} (`navigator.hardwareConcurrency` for threads; or
+   * `minWorkers`, when that is larger)
    */
   maxWorkers?: number;
   /**
