@@ -197,7 +197,7 @@ export function resolveOptions(
     signal: optionalSignal(action, "signal", options.signal),
     ordered: optionalBoolean(action, "ordered", options.ordered) ?? false,
     highWaterMark,
-    timeoutMs: optionalTimeout(action, "timeout", options.timeout),
+    timeoutMs: optionalDuration(action, "timeout", options.timeout, true),
     retry: optionalRetry(action, options.retry),
     settled: optionalBoolean(action, "settled", options.settled) ?? false,
     key: optionalFunction(action, "key", options.key),
@@ -381,10 +381,15 @@ function requiredCount(
   return value;
 }
 
+/**
+ * A duration in milliseconds: finite, and >= 0 (or > 0 when zero makes no
+ * sense, as for a timeout).
+ */
 function optionalDuration(
   action: string,
   name: string,
   value: unknown,
+  positive = false,
 ): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number") {
@@ -394,34 +399,11 @@ function optionalDuration(
       }`,
     );
   }
-  if (!Number.isFinite(value) || value < 0) {
+  if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
     throw new RangeError(
-      `${action}: "${name}" must be a finite number >= 0, received ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-function optionalTimeout(
-  action: string,
-  name: string,
-  value: unknown,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `${action}: "${name}" must be a number of milliseconds, received ${
-        describe(value)
-      }`,
-    );
-  }
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(
-      `${action}: "${name}" must be a finite number > 0, received ${
-        describe(value)
-      }`,
+      `${action}: "${name}" must be a finite number ${
+        positive ? ">" : ">="
+      } 0, received ${describe(value)}`,
     );
   }
   return value;

@@ -222,3 +222,17 @@ export function gatedWork<I>(): GatedWork<I> {
     },
   };
 }
+
+/**
+ * Releases gated jobs until none runs and none waits, letting the pool hand
+ * out the next ones in between.
+ */
+export async function releaseUntilDone<I>(
+  gate: GatedWork<I>,
+  pool: { stats(): { queued: number } },
+): Promise<void> {
+  while (gate.running.size > 0 || pool.stats().queued > 0) {
+    gate.releaseAll();
+    await turns(1);
+  }
+}

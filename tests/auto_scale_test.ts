@@ -10,6 +10,7 @@ import {
   deferred,
   gatedWork,
   range,
+  releaseUntilDone,
   sleep,
   turns,
   waitFor,
@@ -84,10 +85,7 @@ test("autoScale() never runs more than maxWorkers workers", async () => {
   await turns();
   assert.equal(pool.stats().workers, 3);
   assert.equal(pool.stats().queued, 7);
-  while (gate.running.size > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   assert.equal((await output).length, 10);
   assert.equal(pool.stats().peakWorkers, 3);
   await pool.closed;
@@ -390,10 +388,7 @@ test("autoScale() holds the writable back once highWaterMark jobs wait", async (
   writes[3].then(() => fourthDone = true);
   await turns();
   assert.equal(fourthDone, false);
-  while (gate.running.size > 0 || pool.stats().queued > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   await Promise.all(writes);
   await writer.close();
   assert.equal((await output).length, 5);

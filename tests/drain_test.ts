@@ -6,6 +6,7 @@ import {
   deferred,
   gatedWork,
   range,
+  releaseUntilDone,
   settle,
   sleep,
   turns,
@@ -21,10 +22,7 @@ test("drain() finishes queued and running jobs, delivers them, then closes", asy
   const draining = pool.drain();
   await turns();
   const accepted = pool.stats().accepted;
-  while (gate.running.size > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   await draining;
   const result = await output;
   assert.equal(result.errored, false);
@@ -44,10 +42,7 @@ test("drain() cancels the upstream with an AbortError and takes no more jobs", a
   assert.ok(source.cancelReason instanceof DOMException);
   assert.equal((source.cancelReason as DOMException).name, "AbortError");
   const pulledAtDrain = source.pulled;
-  while (gate.running.size > 0 || pool.stats().queued > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   await draining;
   assert.equal(source.pulled, pulledAtDrain);
   assert.equal((await output).items.length, pool.stats().accepted);

@@ -7,6 +7,7 @@ import {
   collect,
   gatedWork,
   range,
+  releaseUntilDone,
   seedFromEnv,
   settle,
   sleep,
@@ -87,10 +88,7 @@ test("key does not let a busy key block jobs with other keys behind it", async (
   const output = collect(ReadableStream.from(jobs("aaaab")).pipeThrough(pool));
   await waitFor(() => gate.running.size === 2, () => pool.stats());
   assert.deepEqual([...gate.running].map((j) => j.id).sort(), [0, 4]);
-  while (gate.running.size > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   assert.equal((await output).length, 5);
   await pool.closed;
 });
@@ -110,10 +108,7 @@ test("key keeps jobs waiting on a busy key out of the pressure", async () => {
   await turns();
   assert.equal(pool.stats().runnable, 0);
   assert.equal(pool.stats().workers, 1, "no worker starts for parked jobs");
-  while (gate.running.size > 0 || pool.stats().queued > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   assert.equal((await output).length, 8);
   assert.equal(pool.stats().peakWorkers, 1);
   await pool.closed;

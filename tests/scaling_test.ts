@@ -5,6 +5,7 @@ import {
   collect,
   gatedWork,
   range,
+  releaseUntilDone,
   sleep,
   turns,
   waitFor,
@@ -25,10 +26,7 @@ test("scaling.rampInterval starts a burst with one worker, then doubles the step
   const starts = pool.stats().scaleUps;
   assert.equal(starts, 16);
   gate.releaseAll();
-  while (gate.running.size > 0 || pool.stats().queued > 0) {
-    gate.releaseAll();
-    await turns(1);
-  }
+  await releaseUntilDone(gate, pool);
   assert.equal((await output).length, 32);
   await pool.closed;
 });
