@@ -17,8 +17,6 @@ import {
 import type { Clock, TimerHandle } from "../src/clock.ts";
 import { Controller } from "../src/controller.ts";
 import { type AutoScaleOptions, resolveOptions } from "../src/options.ts";
-import { test } from "./_harness.ts";
-import { range, seedFromEnv } from "./_helpers.ts";
 
 // Far more steps than any generated run needs: past it, a run is looping.
 export const MAX_STEPS = 20_000;

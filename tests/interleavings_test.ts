@@ -9,18 +9,9 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type JobContext,
-  type PoolStats,
-  ScaleEvent,
-  type SettledResult,
-} from "../mod.ts";
-import type { Clock, TimerHandle } from "../src/clock.ts";
-import { Controller } from "../src/controller.ts";
-import { type AutoScaleOptions, resolveOptions } from "../src/options.ts";
+import type { SettledResult } from "../mod.ts";
 import { test } from "./_harness.ts";
 import {
-  afterSteps,
   assertAccounted,
   assertDistinct,
   assertScaleEvents,
