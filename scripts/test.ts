@@ -1,8 +1,10 @@
 /**
  * Runs the whole suite: the tests and the documentation examples under
- * Deno with its leak sanitizers, the same tests under Bun, and the demo's
- * quick non-interactive run as a smoke test. Prints each runner's output as
- * it comes, and last a one-line total.
+ * Deno with its leak sanitizers, the same tests under Bun, the demo's
+ * quick non-interactive run as a smoke test, and the browser checks in
+ * headless Chromium (`scripts/browser_test.ts`, which fails when Chromium
+ * is missing rather than skip). Prints each runner's output as it comes,
+ * and last a one-line total.
  *
  * Run it with `deno task test`.
  * @module
@@ -34,6 +36,11 @@ const runs: Array<[string, string[], (output: string) => RunResult]> = [
   ],
   ["bun", ["test", "tests/"], parseBun],
   ["deno", ["run", "demo/main.ts", "--quick", "--plain"], parseDemo],
+  // All permissions: playwright-core probes /proc as it loads, and Deno
+  // grants /proc and /etc to --allow-all only, never to a scoped
+  // --allow-read. The runner itself only serves 127.0.0.1, runs the bundler
+  // and Chromium, and writes in its temporary folder.
+  ["deno", ["run", "--allow-all", "scripts/browser_test.ts"], parseBrowser],
 ];
 
 let passed = 0;
@@ -110,6 +117,16 @@ function parseDeno(output: string): RunResult {
 function parseDemo(output: string): RunResult {
   const summarised = output.includes("Summary:");
   return { passed: summarised ? 1 : 0, failed: summarised ? 0 : 1, ok: true };
+}
+
+// "4 passed, 0 failed", the browser runner's last line.
+function parseBrowser(output: string): RunResult {
+  const match = /^(\d+) passed, (\d+) failed$/m.exec(output);
+  return {
+    passed: Number(match?.[1] ?? 0),
+    failed: Number(match?.[2] ?? 0),
+    ok: match !== null,
+  };
 }
 
 function parseBun(output: string): RunResult {

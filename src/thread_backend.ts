@@ -99,7 +99,11 @@ export class WorkerThread {
     worker.addEventListener("error", (event: ErrorEvent) => {
       // Handled here: unhandled, it would end the whole process.
       event.preventDefault();
-      this.#die(new Error(`The worker thread died: ${event.message}`));
+      // A browser that refuses to start the thread says nothing more; the
+      // usual cause is a Content-Security-Policy without blob: workers.
+      const detail = event.message ||
+        "no details (a Content-Security-Policy must allow blob: in worker-src)";
+      this.#die(new Error(`The worker thread died: ${detail}`));
     });
     // Bun fires this when a thread ends; one that ends unasked died.
     worker.addEventListener("close", () => {
