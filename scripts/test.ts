@@ -1,7 +1,8 @@
 /**
  * Runs the whole suite: the tests and the documentation examples under
  * Deno with its leak sanitizers, the same tests under Bun, the demo's
- * quick non-interactive run as a smoke test, and the browser checks in
+ * quick non-interactive run and the examples as smoke tests, and the
+ * browser checks in
  * headless Chromium (`scripts/browser_test.ts`, which fails when Chromium
  * is missing rather than skip). Prints each runner's output as it comes,
  * and last a one-line total.
@@ -36,6 +37,13 @@ const runs: Array<[string, string[], (output: string) => RunResult]> = [
   ],
   ["bun", ["test", "tests/"], parseBun],
   ["deno", ["run", "demo/main.ts", "--quick", "--plain"], parseDemo],
+  [
+    "deno",
+    ["run", "--allow-net=127.0.0.1", "examples/crawler.ts"],
+    parseExample,
+  ],
+  ["deno", ["run", "--allow-read", "examples/threads.ts"], parseExample],
+  ["deno", ["run", "examples/lines.ts"], parseExample],
   // All permissions: playwright-core probes /proc as it loads, and Deno
   // grants /proc and /etc to --allow-all only, never to a scoped
   // --allow-read. The runner itself only serves 127.0.0.1, runs the bundler
@@ -117,6 +125,12 @@ function parseDeno(output: string): RunResult {
 function parseDemo(output: string): RunResult {
   const summarised = output.includes("Summary:");
   return { passed: summarised ? 1 : 0, failed: summarised ? 0 : 1, ok: true };
+}
+
+// An example counts as one test: it passes when it says it worked.
+function parseExample(output: string): RunResult {
+  const worked = output.includes("example ok");
+  return { passed: worked ? 1 : 0, failed: worked ? 0 : 1, ok: true };
 }
 
 // "4 passed, 0 failed", the browser runner's last line.
