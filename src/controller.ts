@@ -17,6 +17,7 @@ import { FanIn, type Undelivered } from "./fan_in.ts";
 import { IdleChecks } from "./idle_checks.ts";
 import { FifoIntake, type Intake } from "./intake.ts";
 import { RunningJobContext } from "./job_context.ts";
+import { isPromiseLike } from "./promise_like.ts";
 import { JobDeadlines } from "./job_deadlines.ts";
 import { KeyedIntake } from "./keyed_intake.ts";
 import { describe, type ResolvedOptions } from "./options.ts";
@@ -907,10 +908,4 @@ function checkKey(key: unknown): string | number {
       describe(key)
     }`,
   );
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { isPromiseLike } from "./promise_like.ts";
+
 /** The user's setup and teardown, as the pool calls them. */
 export interface ResourceHooks<R> {
   readonly setup: ((workerId: number) => R | PromiseLike<R>) | undefined;
@@ -60,7 +62,7 @@ export class WorkerResources<R> {
       result = (this.#hooks.setup as (workerId: number) => R | PromiseLike<R>)(
         workerId,
       );
-      if (!isThenable(result)) {
+      if (!isPromiseLike(result)) {
         ready(result);
         return;
       }
@@ -91,12 +93,7 @@ export class WorkerResources<R> {
       fail(error);
       return;
     }
-    if (isThenable(result)) Promise.resolve(result).then(settle, fail);
+    if (isPromiseLike(result)) Promise.resolve(result).then(settle, fail);
     else settle();
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null && typeof (value as PromiseLike<T>).then === "function";
 }

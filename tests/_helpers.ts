@@ -88,6 +88,42 @@ export async function settle<T>(
   }
 }
 
+/** What a reader saw, and how its stream ended. */
+export interface ReadOutcome {
+  readonly items: unknown[];
+  readonly ending: "closed" | "errored" | "cancelled";
+  readonly error?: unknown;
+}
+
+/**
+ * Reads a stream to its end or error, waiting for `pause(read)` after each
+ * item, and cancelling it once `cancelAfterReads` items were read.
+ */
+export async function readToEnd(
+  readable: ReadableStream<unknown>,
+  options: {
+    cancelAfterReads?: number;
+    pause?: (read: number) => Promise<unknown> | undefined;
+  } = {},
+): Promise<ReadOutcome> {
+  const items: unknown[] = [];
+  const reader = readable.getReader();
+  try {
+    while (true) {
+      if (items.length === options.cancelAfterReads) {
+        await reader.cancel(new Error("the reader gave up"));
+        return { items, ending: "cancelled" };
+      }
+      const { done, value } = await reader.read();
+      if (done) return { items, ending: "closed" };
+      items.push(value);
+      await options.pause?.(items.length);
+    }
+  } catch (error) {
+    return { items, ending: "errored", error };
+  }
+}
+
 /** A stream over `items` that records each pull and its cancel reason. */
 export interface CountingSource<T> {
   readonly stream: ReadableStream<T>;

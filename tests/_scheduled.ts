@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type ReadOutcome, readToEnd } from "./_helpers.ts";
 import fc from "fast-check";
 import {
   type JobContext,
@@ -93,13 +94,6 @@ export interface Endings {
   readonly sourceError?: unknown;
 }
 
-/** What the reader saw. */
-export interface ReadOutcome {
-  readonly items: unknown[];
-  readonly ending: "closed" | "errored" | "cancelled";
-  readonly error?: unknown;
-}
-
 /** One pool fed by a scheduled source and read by a scheduled reader. */
 export interface Run {
   readonly pool: Controller<number, unknown>;
@@ -142,11 +136,10 @@ export function startRun(
     endings.sourceErrorAt,
     endings.sourceError,
   );
-  const reading = scheduledRead(
-    s,
-    source.stream.pipeThrough(pool),
-    endings.cancelAfterReads,
-  );
+  const reading = readToEnd(source.stream.pipeThrough(pool), {
+    cancelAfterReads: endings.cancelAfterReads,
+    pause: (read) => s.schedule(Promise.resolve(), `read pause ${read}`),
+  });
   if (endings.abortAfterSteps !== undefined) {
     afterSteps(s, endings.abortAfterSteps, "abort", () => {
       log.stopped = true;
@@ -350,30 +343,6 @@ export function scheduledSource(
       return state.cancelReason;
     },
   };
-}
-
-/** Reads to the end with a scheduled pause after each result. */
-export async function scheduledRead(
-  s: fc.Scheduler,
-  readable: ReadableStream<unknown>,
-  cancelAfterReads: number | undefined,
-): Promise<ReadOutcome> {
-  const items: unknown[] = [];
-  const reader = readable.getReader();
-  try {
-    while (true) {
-      if (items.length === cancelAfterReads) {
-        await reader.cancel(new Error("the reader cancelled"));
-        return { items, ending: "cancelled" };
-      }
-      const { done, value } = await reader.read();
-      if (done) return { items, ending: "closed" };
-      items.push(value);
-      await s.schedule(Promise.resolve(), `read pause ${items.length}`);
-    }
-  } catch (error) {
-    return { items, ending: "errored", error };
-  }
 }
 
 /** Runs `action` once `steps` scheduled steps of its own have run. */

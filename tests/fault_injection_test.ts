@@ -16,7 +16,7 @@ import {
   type SettledResult,
 } from "../mod.ts";
 import { test } from "./_harness.ts";
-import { range, seedFromEnv, sleep } from "./_helpers.ts";
+import { range, readToEnd, seedFromEnv, sleep } from "./_helpers.ts";
 
 // Generous next to a run's tens of milliseconds: past it, a run hangs.
 const SETTLE_WITHIN_MS = 3_000;
@@ -154,11 +154,14 @@ test("any mix of faults ends the pool with every accepted job accounted for", as
         ...scenario.options,
         signal: stop.signal,
       });
-      const reading = readWithFaults(
-        source.stream.pipeThrough(pool),
-        scenario.readPausesMs,
-        scenario.cancelAfterReads,
-      );
+      const pausesMs = scenario.readPausesMs;
+      const reading = readToEnd(source.stream.pipeThrough(pool), {
+        cancelAfterReads: scenario.cancelAfterReads,
+        pause: (read) => {
+          const pauseMs = pausesMs[read % Math.max(1, pausesMs.length)];
+          return pauseMs ? sleep(pauseMs) : undefined;
+        },
+      });
       const timers = [
         scenario.abortAtMs === undefined
           ? undefined
@@ -319,37 +322,6 @@ function gappedSource(
       return pausing;
     },
   };
-}
-
-/** What the reader saw. */
-interface ReadOutcome {
-  readonly items: unknown[];
-  readonly ending: "closed" | "errored" | "cancelled";
-  readonly error?: unknown;
-}
-
-async function readWithFaults(
-  readable: ReadableStream<unknown>,
-  pausesMs: readonly number[],
-  cancelAfterReads: number | undefined,
-): Promise<ReadOutcome> {
-  const items: unknown[] = [];
-  const reader = readable.getReader();
-  try {
-    while (true) {
-      if (items.length === cancelAfterReads) {
-        await reader.cancel(new Error("the reader gave up"));
-        return { items, ending: "cancelled" };
-      }
-      const { done, value } = await reader.read();
-      if (done) return { items, ending: "closed" };
-      items.push(value);
-      const pauseMs = pausesMs[items.length % Math.max(1, pausesMs.length)];
-      if (pauseMs) await sleep(pauseMs);
-    }
-  } catch (error) {
-    return { items, ending: "errored", error };
-  }
 }
 
 /** `promise`, or a failure naming what did not happen in time. */
