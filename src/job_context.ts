@@ -15,6 +15,7 @@ export class RunningJobContext implements JobContext {
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
+  #onAbort: ((reason: unknown) => void) | undefined;
 
   constructor(workerId: number, attempt: number, resource: unknown) {
     this.workerId = workerId;
@@ -40,5 +41,20 @@ export class RunningJobContext implements JobContext {
     context.#aborted = true;
     context.#reason = reason;
     context.#controller?.abort(reason);
+    context.#onAbort?.(reason);
+  }
+
+  /**
+   * Calls `listener` once when `context` aborts, at once if it already has,
+   * without making its signal: the thread backend forwards aborts to the
+   * job's thread and has no use for a signal on this side. One listener
+   * per context; a second call replaces the first.
+   */
+  static onAbort(
+    context: RunningJobContext,
+    listener: (reason: unknown) => void,
+  ): void {
+    if (context.#aborted) listener(context.#reason);
+    else context.#onAbort = listener;
   }
 }

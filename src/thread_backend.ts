@@ -15,7 +15,8 @@ import {
   checkOptionsObject,
   describe,
 } from "./options.ts";
-import type { JobContext, Work } from "./work.ts";
+import { RunningJobContext } from "./job_context.ts";
+import type { Work } from "./work.ts";
 import { threadHostUrl } from "./thread_host.ts";
 
 interface Pending {
@@ -37,52 +38,60 @@ type ThreadMessage =
  */
 export class WorkerThread {
   #moduleUrl: string;
+  #workerId: number;
   #worker: Worker | undefined;
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #starting: Pending | undefined;
 
-  private constructor(moduleUrl: string) {
+  private constructor(moduleUrl: string, workerId: number) {
     this.#moduleUrl = moduleUrl;
+    this.#workerId = workerId;
   }
 
-  /** Starts a thread and resolves once the module has loaded in it. */
-  static async start(moduleUrl: string): Promise<WorkerThread> {
-    const thread = new WorkerThread(moduleUrl);
+  /**
+   * Starts a thread for the pool's worker `workerId` and resolves once the
+   * module has loaded in it.
+   */
+  static async start(
+    moduleUrl: string,
+    workerId: number,
+  ): Promise<WorkerThread> {
+    const thread = new WorkerThread(moduleUrl, workerId);
     await thread.#spawn();
     return thread;
   }
 
-  /** Runs one job in the thread; its signal reaches the job there. */
-  async run(
+  /**
+   * Runs one job in the thread; an abort of its context reaches the job
+   * there.
+   *
+   * Kept lean on purpose: for tiny jobs this is most of what the pool adds
+   * to the message round trip, so it makes no promise of its own beyond
+   * the one it returns, no signal, and no message but the job.
+   */
+  run(
     job: unknown,
-    context: JobContext<unknown>,
-    transfer: Transferable[],
+    context: RunningJobContext,
+    transfer: Transferable[] | undefined,
   ): Promise<unknown> {
-    if (this.#worker === undefined) await this.#spawn();
-    const worker = this.#worker as Worker;
-    const id = this.#nextId++;
-    const { signal } = context;
-    const onAbort = (): void => {
-      worker.postMessage({ type: "abort", id, reason: encode(signal.reason) });
-    };
-    try {
-      return await new Promise((resolve, reject) => {
-        this.#pending.set(id, { resolve, reject });
-        worker.postMessage({
-          type: "run",
-          id,
-          job,
-          workerId: context.workerId,
-          attempt: context.attempt,
-        }, transfer);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      });
-    } finally {
-      this.#pending.delete(id);
-      signal.removeEventListener("abort", onAbort);
+    const worker = this.#worker;
+    if (worker === undefined) {
+      return this.#spawn().then(() => this.run(job, context, transfer));
     }
+    const id = this.#nextId++;
+    const promise = new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+    });
+    const message = { type: "run", id, job, attempt: context.attempt };
+    if (transfer === undefined || transfer.length === 0) {
+      worker.postMessage(message);
+    } else worker.postMessage(message, transfer);
+    RunningJobContext.onAbort(context, (reason) => {
+      // The job may have settled already; the thread ignores stale ids.
+      this.#worker?.postMessage({ type: "abort", id, reason: encode(reason) });
+    });
+    return promise;
   }
 
   /** Ends the thread at once, whatever it is doing. */
@@ -118,7 +127,11 @@ export class WorkerThread {
     });
     return new Promise((resolve, reject) => {
       this.#starting = { resolve, reject };
-      worker.postMessage({ type: "init", url: this.#moduleUrl });
+      worker.postMessage({
+        type: "init",
+        url: this.#moduleUrl,
+        workerId: this.#workerId,
+      });
     });
   }
 
@@ -136,15 +149,22 @@ export class WorkerThread {
         );
         return;
       case "done":
-        this.#pending.get(message.id)?.resolve(message.value);
+        this.#settled(message.id)?.resolve(message.value);
         return;
       case "failed":
-        this.#pending.get(message.id)?.reject(decode(message.error));
+        this.#settled(message.id)?.reject(decode(message.error));
         return;
       case "closing":
         this.#die(new Error("The worker thread closed itself"));
         return;
     }
+  }
+
+  /** Takes the job `id` out of the pending ones, if it is still there. */
+  #settled(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    return pending;
   }
 
   /** Terminates the thread and fails whatever waited on it. */
@@ -176,8 +196,13 @@ export function threadBackend<I, O>(
 ): ThreadBackend<I, O> {
   return {
     work: (job, context) =>
-      context.resource.run(job, context, transfer?.(job) ?? []) as Promise<O>,
-    setup: () => WorkerThread.start(moduleUrl),
+      // The controller makes every context a pool job sees.
+      context.resource.run(
+        job,
+        context as RunningJobContext,
+        transfer?.(job),
+      ) as Promise<O>,
+    setup: (workerId) => WorkerThread.start(moduleUrl, workerId),
     teardown: (thread) => thread.terminate(),
   };
 }

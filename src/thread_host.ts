@@ -5,7 +5,8 @@
  * or loaded in a browser: the thread only imports the user's module, by its
  * absolute URL.
  *
- * Protocol, main to thread: `init` (the module URL), `run` (a job) and
+ * Protocol, main to thread: `init` (the module URL and the pool's worker
+ * id), `run` (a job and its attempt) and
  * `abort` (a job's signal aborted). Thread to main: `ready` or
  * `init-failed`, `done` or `failed` per job, and `closing` when the job
  * calls `self.close()`. Errors cross as plain records, since not every
@@ -16,17 +17,16 @@
 /** Runs in the thread. Must not refer to anything outside itself. */
 function threadMain(): void {
   type Message =
-    | { type: "init"; url: string }
-    | {
-      type: "run";
-      id: number;
-      job: unknown;
-      workerId: number;
-      attempt: number;
-      transfer: boolean;
-    }
+    | { type: "init"; url: string; workerId: number }
+    | { type: "run"; id: number; job: unknown; attempt: number }
     | { type: "abort"; id: number; reason: unknown };
-  type Work = (job: unknown, context: unknown) => unknown;
+  interface JobContext {
+    readonly workerId: number;
+    readonly attempt: number;
+    readonly resource: undefined;
+    readonly signal: AbortSignal;
+  }
+  type Work = (job: unknown, context: JobContext) => unknown;
 
   const scope = globalThis as unknown as {
     postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -36,8 +36,42 @@ function threadMain(): void {
     ): void;
     close(): void;
   };
-  const running = new Map<number, AbortController>();
+
   let work: Work | undefined;
+  let workerId = 0;
+
+  /** What the thread knows of a running job, for its abort. */
+  interface JobState {
+    controller: AbortController | undefined;
+    aborted: boolean;
+    reason: unknown;
+  }
+  // Plain objects and closures, not a class with private fields: a bundler
+  // that lowers those would reach for helpers outside this function.
+  const running = new Map<number, JobState>();
+  /**
+   * A job's context in the thread. Its signal is made on first use, as on
+   * the calling side: most jobs never read it, and an `AbortController`
+   * per job would cost more than a tiny job.
+   */
+  const contextFor = (state: JobState, attempt: number): JobContext => ({
+    workerId,
+    attempt,
+    resource: undefined,
+    get signal(): AbortSignal {
+      if (state.controller === undefined) {
+        state.controller = new AbortController();
+        if (state.aborted) state.controller.abort(state.reason);
+      }
+      return state.controller.signal;
+    },
+  });
+  const abort = (state: JobState, reason: unknown): void => {
+    if (state.aborted) return;
+    state.aborted = true;
+    state.reason = reason;
+    state.controller?.abort(reason);
+  };
 
   const encode = (error: unknown): unknown => {
     if (error instanceof Error) {
@@ -75,6 +109,14 @@ function threadMain(): void {
       });
     }
   };
+  const succeed = (id: number, value: unknown): void => {
+    running.delete(id);
+    post({ type: "done", id, value });
+  };
+  const fail = (id: number, error: unknown): void => {
+    running.delete(id);
+    post({ type: "failed", id, error: encode(error) });
+  };
 
   // A job that closes the thread would leave its caller waiting: say so.
   // (Bun's threads have no close(); they end through process.exit(), which
@@ -87,42 +129,65 @@ function threadMain(): void {
     };
   }
 
-  scope.addEventListener("message", async (event: MessageEvent) => {
+  const init = async (url: string): Promise<void> => {
+    try {
+      const module = await import(url);
+      if (typeof module.default !== "function") {
+        throw new TypeError(
+          `Cannot run jobs: the module ${url} has no default export function`,
+        );
+      }
+      work = module.default;
+      scope.postMessage({ type: "ready" });
+    } catch (error) {
+      scope.postMessage({ type: "init-failed", error: encode(error) });
+    }
+  };
+
+  scope.addEventListener("message", (event: MessageEvent) => {
     const message = event.data as Message;
-    if (message.type === "init") {
+    if (message.type === "run") {
+      const { id } = message;
+      const state: JobState = {
+        controller: undefined,
+        aborted: false,
+        reason: undefined,
+      };
+      running.set(id, state);
+      let result: unknown;
+      let isThenable: boolean;
       try {
-        const module = await import(message.url);
-        if (typeof module.default !== "function") {
-          throw new TypeError(
-            `Cannot run jobs: the module ${message.url} has no default export function`,
-          );
-        }
-        work = module.default;
-        scope.postMessage({ type: "ready" });
+        result = (work as Work)(
+          message.job,
+          contextFor(state, message.attempt),
+        );
+        // Reading `then` may throw too: that fails the job like a throw.
+        isThenable =
+          (typeof result === "object" || typeof result === "function") &&
+          result !== null &&
+          typeof (result as { then?: unknown }).then === "function";
       } catch (error) {
-        scope.postMessage({ type: "init-failed", error: encode(error) });
+        fail(id, error);
+        return;
+      }
+      // A plain value is sent at once: no promise, no extra turn of the
+      // event loop, which is much of the cost of a tiny job.
+      if (!isThenable) succeed(id, result);
+      else {
+        Promise.resolve(result).then(
+          (value) => succeed(id, value),
+          (error) => fail(id, error),
+        );
       }
       return;
     }
     if (message.type === "abort") {
-      running.get(message.id)?.abort(decode(message.reason));
+      const state = running.get(message.id);
+      if (state !== undefined) abort(state, decode(message.reason));
       return;
     }
-    const controller = new AbortController();
-    running.set(message.id, controller);
-    try {
-      const value = await (work as Work)(message.job, {
-        signal: controller.signal,
-        workerId: message.workerId,
-        attempt: message.attempt,
-        resource: undefined,
-      });
-      post({ type: "done", id: message.id, value });
-    } catch (error) {
-      post({ type: "failed", id: message.id, error: encode(error) });
-    } finally {
-      running.delete(message.id);
-    }
+    workerId = message.workerId;
+    init(message.url);
   });
 }
 

@@ -25,6 +25,24 @@ test("a module URL runs every job in a worker thread", async () => {
   await where.closed;
 });
 
+test("a thread job sees its worker's id and its attempt, and may be async", async () => {
+  type Seen = { workerId: number; attempt: number };
+  const pool = autoScale<ThreadJob, Seen | number>(MODULE, {
+    maxWorkers: 1,
+    retry: { attempts: 2, delay: 0 },
+    ordered: true,
+  });
+  const results = await collect(
+    ReadableStream.from<ThreadJob>([
+      { kind: "context", failFirst: true },
+      { kind: "async-double", n: 4 },
+    ]).pipeThrough(pool),
+  );
+  await pool.closed;
+  // The pool's first worker is 1, whichever thread it runs on.
+  assert.deepEqual(results, [{ workerId: 1, attempt: 2 }, 8]);
+});
+
 test("a thread job that throws fails like any job, with its error's name and message", async () => {
   const pool = autoScale<ThreadJob, number>(MODULE, {
     settled: true,
