@@ -52,7 +52,18 @@
 
 import process from "node:process";
 import { autoScale, type AutoScaleOptions, type ScaleEvent } from "../mod.ts";
-import { seededRandom } from "./_random.ts";
+import {
+  ARRIVAL_MS,
+  arrivals,
+  BURST_JOBS,
+  BURST_SPAN_MS,
+  BURSTS,
+  burstStartMs,
+  GAP_MS,
+  MAX_JOB_MS,
+  MIN_JOB_MS,
+  waitJob,
+} from "./_bursty_load.ts";
 import { runtimeName } from "./_runtime.ts";
 import {
   formatCount,
@@ -62,17 +73,10 @@ import {
   percentile,
 } from "./_summary.ts";
 
-const BURSTS = 10;
-const BURST_JOBS = 300;
-const BURST_SPAN_MS = 100;
-const GAP_MS = 300;
-const MIN_JOB_MS = 5;
-const MAX_JOB_MS = 20;
 const MAX_WORKERS = 32;
 const IDLE_TIMEOUT_MS = 50;
 const RAMP_INTERVAL_MS = 10;
 const RETIRE_STEP = 2;
-const SEED = 0x627572;
 const DEFAULT_REPETITIONS = 5;
 
 /** One pool configuration to compare. */
@@ -132,17 +136,6 @@ const CONTENDERS: readonly Contender[] = [
   },
 ];
 
-const JOBS = BURSTS * BURST_JOBS;
-// When each job arrives, in ms from the start of a run, and how long it
-// runs; a shorter run takes the first bursts.
-const ARRIVAL_MS: Float64Array = Float64Array.from(
-  { length: JOBS },
-  (_, seq) =>
-    burstStartMs(Math.floor(seq / BURST_JOBS)) +
-    (seq % BURST_JOBS) * BURST_SPAN_MS / BURST_JOBS,
-);
-const DURATION_MS: Float64Array = makeDurations();
-
 const repetitions = Number(process.argv[2] ?? DEFAULT_REPETITIONS);
 if (!Number.isInteger(repetitions) || repetitions < 1) {
   throw new RangeError(
@@ -179,7 +172,7 @@ async function runOnce(
   let scaleEvents = 0;
   let workersStarted = 0;
 
-  const pool = autoScale(wait, contender.options);
+  const pool = autoScale(waitJob, contender.options);
   pool.addEventListener("scale", (event: ScaleEvent) => {
     changes.push({ atMs: performance.now(), workers: event.to });
     if (event.reason === "start" || event.reason === "shutdown") return;
@@ -222,35 +215,6 @@ async function runOnce(
   };
 }
 
-/** A job: waits its duration, then returns its number. */
-function wait(seq: number): Promise<number> {
-  return new Promise((resolve) => setTimeout(resolve, DURATION_MS[seq], seq));
-}
-
-/**
- * The jobs 0 to `jobs` - 1, each released at its arrival time. The stream
- * pulls only when the pipe reads (high-water mark 0), so a job the pool
- * cannot take yet waits here, and its latency shows it.
- */
-function arrivals(startMs: number, jobs: number): ReadableStream<number> {
-  let next = 0;
-  return new ReadableStream<number>({
-    pull: async (controller) => {
-      const waitMs = startMs + ARRIVAL_MS[next] - performance.now();
-      if (waitMs > 0) {
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-      // Timers are coarser than the 1/3 ms between arrivals, so every job
-      // due by now goes at once rather than one per timer.
-      const nowMs = performance.now();
-      do {
-        controller.enqueue(next++);
-      } while (next < jobs && startMs + ARRIVAL_MS[next] <= nowMs);
-      if (next === jobs) controller.close();
-    },
-  }, { highWaterMark: 0 });
-}
-
 /** Worker-milliseconds: each count held until the next change or the end. */
 function workerMs(changes: readonly CountChange[], endMs: number): number {
   let total = 0;
@@ -276,18 +240,6 @@ function meanWorkersAtBurstStart(
     total += changes.findLast((change) => change.atMs <= atMs)?.workers ?? 0;
   }
   return total / (bursts - 1);
-}
-
-function burstStartMs(burst: number): number {
-  return burst * (BURST_SPAN_MS + GAP_MS);
-}
-
-function makeDurations(): Float64Array {
-  const random = seededRandom(SEED);
-  return Float64Array.from(
-    { length: JOBS },
-    () => MIN_JOB_MS + random() * (MAX_JOB_MS - MIN_JOB_MS),
-  );
 }
 
 function report(): string {
