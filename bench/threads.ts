@@ -1,8 +1,8 @@
 /**
  * Worker threads: the thread backend (a module URL as `work`) against an
- * in-thread pool, bare workers, tinypool and workerpool, as a plain script
- * that runs the same under Deno and Bun. Every side runs in this process,
- * on 2 threads.
+ * in-thread pool, bare workers, and three peers, tinypool, workerpool and
+ * piscina, as a plain script that runs the same under Deno and Bun. Every
+ * side runs in this process, on 2 threads.
  *
  * Part 1, CPU-bound speedup: 64 jobs of about 20 ms of pure computation
  * each (`cpu_job.ts`; its loop length is calibrated once at start so that
@@ -18,22 +18,25 @@
  *   after another;
  * - (c) the floor, two bare workers (`_raw_worker.ts`) with 32 jobs each
  *   posted at once, warmed the same way;
+ * - the peers (see `_thread_peers.ts`), each on 2 threads loading the
+ *   job's module, warmed the same way, every job submitted, then all
+ *   awaited;
  * - and cold: (a) with `minWorkers: 0`, and (c) with its workers started,
  *   inside the timing. Their first result, against the warm rows', shows
  *   the cost of starting a thread and loading the module in it.
  *
  * Part 2, per-job overhead: 20,000 jobs of `n => n + 1` (`tiny_job.ts`)
  * on 2 threads, through the thread backend fed from
- * `ReadableStream.from(jobs)` and read to the end, tinypool and workerpool
- * (see `_thread_peers.ts`: every job submitted, then all awaited), and
- * four references: bare workers with one job in flight per thread (a
- * round trip per job, the shape of every pool here), as Web `Worker`s like
- * ours and as `node:worker_threads` workers like tinypool's, bare Web
- * `Worker`s with every job posted at once (what batching could reach),
- * and the in-thread pool on the same job (the pool's own cost, with no
- * thread). Every side with threads is started and warmed with 1,000 jobs
- * before its timing, and closed after it, except ours: its output ends
- * only once its threads have exited, so its timing includes that.
+ * `ReadableStream.from(jobs)` and read to the end, the peers (again every
+ * job submitted, then all awaited), and four references: bare workers
+ * with one job in flight per thread (a round trip per job, the shape of
+ * every pool here), as Web `Worker`s like ours and as
+ * `node:worker_threads` workers like the peers', bare Web `Worker`s with
+ * every job posted at once (what batching could reach), and the in-thread
+ * pool on the same job (the pool's own cost, with no thread). Every side
+ * with threads is started and warmed with 1,000 jobs before its timing,
+ * and closed after it, except ours: its output ends only once its threads
+ * have exited, so its timing includes that.
  *
  * Run it with (the repetition count is optional, 7 by default):
  *
@@ -43,8 +46,10 @@
  *
  * Deno needs `--allow-read` for the modules the threads load. The peers
  * need more there (`--allow-sys=cpus` for workerpool,
- * `--allow-env=PISCINA_DISABLE_ATOMICS` for tinypool); the task grants
- * both, and without them the peers are left out and the report says so.
+ * `--allow-env=PISCINA_DISABLE_ATOMICS` for tinypool and piscina,
+ * `PISCINA_ENABLE_ASYNC_ATOMICS` too for piscina); the task grants them,
+ * and without them the peers are left out and the report says so. The
+ * tables are worded in `_thread_tables.ts`.
  *
  * Every result is checked. Each run has a deadline, so a side that hangs
  * fails the bench with its name instead of stalling it, and on Linux the
@@ -67,13 +72,16 @@ import {
   type RawTransport,
 } from "./_raw_threads.ts";
 import { runtimeName } from "./_runtime.ts";
+import { median } from "./_summary.ts";
+import { loadPeers, type Peer } from "./_thread_peers.ts";
 import {
-  formatCount,
-  formatFixed,
-  median,
-  medianWithSpread,
-} from "./_summary.ts";
-import { loadPeers } from "./_thread_peers.ts";
+  cpuTable,
+  type Measured,
+  type Side,
+  type ThreadCount,
+  threadCountSentence,
+  tinyTable,
+} from "./_thread_tables.ts";
 import increment from "./tiny_job.ts";
 
 const THREADS = 2;
@@ -88,7 +96,20 @@ const DEFAULT_REPETITIONS = 7;
 const RUN_DEADLINE_MS = 60_000;
 const CPU_JOB_URL = new URL("./cpu_job.ts", import.meta.url);
 const TINY_JOB_URL = new URL("./tiny_job.ts", import.meta.url);
-// The references of part 2, by the names their rows show.
+// The sides of part 1 other than the peers, by the names their rows show.
+const WARM = "(a) thread backend, warm: `autoScale(moduleUrl, " +
+  `{ minWorkers: ${THREADS}, maxWorkers: ${THREADS} })\``;
+const CPU_IN_THREAD =
+  `(b) in-thread pool: \`autoScale(cpuJob, { maxWorkers: ${THREADS} })\``;
+const BARE = `(c) bare workers, warm: ${THREADS} \`Worker\`s, ` +
+  `${CPU_JOBS / THREADS} jobs each posted at once`;
+const COLD = "(a) thread backend, cold: `autoScale(moduleUrl, " +
+  `{ minWorkers: 0, maxWorkers: ${THREADS} })\``;
+const BARE_COLD = "(c) bare workers, cold: started inside the timing";
+// The sides of part 2 other than the peers.
+const OURS = "thread backend: `autoScale(moduleUrl, " +
+  `{ minWorkers: ${THREADS}, maxWorkers: ${THREADS} })\`, ` +
+  "fed from a stream, read to the end";
 const ROUND_TRIP =
   "bare Web `Worker`s, one job in flight per thread (a round trip per job)";
 const NODE_ROUND_TRIP =
@@ -116,17 +137,8 @@ interface Prepared {
 interface Run {
   /** Every result, in any order. */
   readonly results: number[];
-  /**
-   * When the first result came in, on the `performance.now()` clock; NaN
-   * where a side's API does not show it.
-   */
+  /** When the first result came in, on the `performance.now()` clock. */
   readonly firstResultAtMs: number;
-}
-
-/** What {@linkcode measure} records of one contender, one entry a run. */
-interface Measured {
-  readonly wallMs: number[];
-  readonly firstResultMs: number[];
 }
 
 const repetitions = Number(process.argv[2] ?? DEFAULT_REPETITIONS);
@@ -138,7 +150,10 @@ if (!Number.isInteger(repetitions) || repetitions < 1) {
   );
 }
 
-const threadCounts = [{ when: "at start", count: osThreadCount() }];
+const threadCounts: ThreadCount[] = [
+  { when: "at start", count: osThreadCount() },
+];
+const { peers, leftOut } = await loadPeers();
 const calibration = calibrate();
 const cpuJobs = new Array<number>(CPU_JOBS).fill(calibration.iterations);
 const cpuExpected = cpuJob(calibration.iterations);
@@ -152,7 +167,6 @@ const cpu = await measure(cpuContenders(), cpuJobs, (results) => {
 });
 threadCounts.push({ when: "after part 1", count: await settledThreadCount() });
 
-const { peers, leftOut } = await loadPeers();
 const tinyJobs = Array.from({ length: TINY_JOBS }, (_, i) => i);
 const tinyWarmupJobs = tinyJobs.slice(0, TINY_WARMUP_JOBS);
 const tiny = await measure(tinyContenders(), tinyJobs, (results) => {
@@ -172,6 +186,8 @@ const tiny = await measure(tinyContenders(), tinyJobs, (results) => {
 });
 threadCounts.push({ when: "after part 2", count: await settledThreadCount() });
 
+const peerSides = (measured: Map<string, Measured>): Side[] =>
+  peers.map(({ name }) => sideOf(measured, name));
 console.log(
   [
     `### Worker threads on ${runtimeName()}`,
@@ -179,34 +195,48 @@ console.log(
     `${THREADS} threads on every side, navigator.hardwareConcurrency ` +
     `${navigator.hardwareConcurrency}. ${repetitions} repetitions after a ` +
     "warm-up round, rotating the order of the sides; medians (min-max), " +
-    `ratios taken within each repetition. ${threadCountSentence()}`,
+    "ratios taken within each repetition. " +
+    threadCountSentence(threadCounts),
     "",
-    cpuTable(),
-    tinyTable(),
+    cpuTable({
+      threads: THREADS,
+      jobs: CPU_JOBS,
+      targetJobMs: CPU_JOB_MS,
+      iterations: calibration.iterations,
+      jobMs: calibration.jobMs,
+      speedupTarget: SPEEDUP_TARGET,
+      warm: sideOf(cpu, WARM),
+      inThread: sideOf(cpu, CPU_IN_THREAD),
+      bare: sideOf(cpu, BARE),
+      peers: peerSides(cpu),
+      cold: sideOf(cpu, COLD),
+      bareCold: sideOf(cpu, BARE_COLD),
+    }),
+    tinyTable({
+      jobs: TINY_JOBS,
+      ours: sideOf(tiny, OURS),
+      peers: peerSides(tiny),
+      roundTrip: sideOf(tiny, ROUND_TRIP),
+      nodeRoundTrip: sideOf(tiny, NODE_ROUND_TRIP),
+      pipelined: sideOf(tiny, PIPELINED),
+      inThread: sideOf(tiny, IN_THREAD),
+      leftOut,
+    }),
   ].join("\n"),
 );
 
 function cpuContenders(): Contender[] {
   const warmupJobs = cpuJobs.slice(0, THREADS);
   return [
+    { name: WARM, prepare: () => warmThreadPool(CPU_JOB_URL, warmupJobs) },
+    { name: CPU_IN_THREAD, prepare: () => Promise.resolve(poolSide(cpuJob)) },
     {
-      name: "(a) thread backend, warm: `autoScale(moduleUrl, " +
-        `{ minWorkers: ${THREADS}, maxWorkers: ${THREADS} })\``,
-      prepare: () => warmThreadPool(CPU_JOB_URL, warmupJobs),
-    },
-    {
-      name:
-        `(b) in-thread pool: \`autoScale(cpuJob, { maxWorkers: ${THREADS} })\``,
-      prepare: () => Promise.resolve(poolSide(cpuJob)),
-    },
-    {
-      name: `(c) bare workers, warm: ${THREADS} \`Worker\`s, ` +
-        `${CPU_JOBS / THREADS} jobs each posted at once`,
+      name: BARE,
       prepare: () => warmRawThreads("cpu", "pipelined", warmupJobs, "web"),
     },
+    ...peers.map((peer) => peerContender(peer, "cpu", warmupJobs)),
     {
-      name: "(a) thread backend, cold: `autoScale(moduleUrl, " +
-        `{ minWorkers: 0, maxWorkers: ${THREADS} })\``,
+      name: COLD,
       prepare: () =>
         Promise.resolve({
           run: async (jobs) => {
@@ -222,7 +252,7 @@ function cpuContenders(): Contender[] {
         }),
     },
     {
-      name: "(c) bare workers, cold: started inside the timing",
+      name: BARE_COLD,
       prepare: () =>
         Promise.resolve({
           run: async (jobs) => {
@@ -241,26 +271,8 @@ function cpuContenders(): Contender[] {
 
 function tinyContenders(): Contender[] {
   return [
-    {
-      name: "thread backend: `autoScale(moduleUrl, " +
-        `{ minWorkers: ${THREADS}, maxWorkers: ${THREADS} })\`, ` +
-        "fed from a stream, read to the end",
-      prepare: () => warmThreadPool(TINY_JOB_URL, tinyWarmupJobs),
-    },
-    ...peers.map((peer): Contender => ({
-      name: peer.name,
-      prepare: async () => {
-        const pool = await peer.start(THREADS);
-        await pool.run(tinyWarmupJobs);
-        return {
-          run: async (jobs) => ({
-            results: await pool.run(jobs),
-            firstResultAtMs: NaN,
-          }),
-          close: () => pool.close(),
-        };
-      },
-    })),
+    { name: OURS, prepare: () => warmThreadPool(TINY_JOB_URL, tinyWarmupJobs) },
+    ...peers.map((peer) => peerContender(peer, "tiny", tinyWarmupJobs)),
     {
       name: ROUND_TRIP,
       prepare: () =>
@@ -275,11 +287,24 @@ function tinyContenders(): Contender[] {
       name: PIPELINED,
       prepare: () => warmRawThreads("tiny", "pipelined", tinyWarmupJobs, "web"),
     },
-    {
-      name: IN_THREAD,
-      prepare: () => Promise.resolve(poolSide(increment)),
-    },
+    { name: IN_THREAD, prepare: () => Promise.resolve(poolSide(increment)) },
   ];
+}
+
+/** A peer's pool on `THREADS` threads, warmed by `warmupJobs`. */
+function peerContender(
+  peer: Peer,
+  job: RawJobKind,
+  warmupJobs: readonly number[],
+): Contender {
+  return {
+    name: peer.name,
+    prepare: async () => {
+      const pool = await peer.start(THREADS, job);
+      await pool.run(warmupJobs);
+      return { run: (jobs) => pool.run(jobs), close: () => pool.close() };
+    },
+  };
 }
 
 /**
@@ -291,9 +316,10 @@ async function measure(
   jobs: readonly number[],
   check: (results: readonly number[]) => void,
 ): Promise<Map<string, Measured>> {
-  const measured = new Map<string, Measured>(
-    contenders.map(({ name }) => [name, { wallMs: [], firstResultMs: [] }]),
-  );
+  const measured = new Map<
+    string,
+    { wallMs: number[]; firstResultMs: number[] }
+  >(contenders.map(({ name }) => [name, { wallMs: [], firstResultMs: [] }]));
   for (let round = -1; round < repetitions; round++) {
     const offset = Math.max(0, round);
     for (let i = 0; i < contenders.length; i++) {
@@ -459,144 +485,15 @@ async function settledThreadCount(): Promise<number | undefined> {
   return osThreadCount();
 }
 
-function threadCountSentence(): string {
-  if (threadCounts.some(({ count }) => count === undefined)) {
-    return "OS thread count: not readable here (Deno reads `/proc` only " +
-      "with `--allow-all`).";
+/**
+ * `name`'s measurements as a side of a table.
+ *
+ * @throws {Error} No contender of that name was measured.
+ */
+function sideOf(measured: Map<string, Measured>, name: string): Side {
+  const record = measured.get(name);
+  if (record === undefined) {
+    throw new Error(`Bench run failed: no side was measured as ${name}`);
   }
-  return `OS threads of the process: ${
-    threadCounts.map(({ when, count }) => `${count} ${when}`).join(", ")
-  }.`;
-}
-
-function cpuTable(): string {
-  const [warm, inThread, raw, cold, rawCold] = [...cpu.values()];
-  const names = [...cpu.keys()];
-  const ratio = (numerator: Measured, denominator: Measured): number[] =>
-    numerator.wallMs.map((ms, i) => ms / denominator.wallMs[i]);
-  const ms = (values: number[]): string =>
-    medianWithSpread(values, formatCount);
-  const x = (values: number[]): string =>
-    medianWithSpread(values, formatFixed(2));
-  const row = (name: string, side: Measured, cells: string[]): string =>
-    `| ${
-      [name, ms(side.wallMs), ms(side.firstResultMs), ...cells].join(" | ")
-    } |`;
-  const startUpMs = (coldSide: Measured, warmSide: Measured): string =>
-    formatCount(
-      median(coldSide.firstResultMs) - median(warmSide.firstResultMs),
-    );
-  const speedups = ratio(inThread, warm);
-  const isMet = median(speedups) >= SPEEDUP_TARGET;
-  return [
-    `#### Part 1: CPU-bound, ${CPU_JOBS} jobs of ${CPU_JOB_MS} ms`,
-    "",
-    `The job: ${formatCount(calibration.iterations)} loop steps, ` +
-    `${formatFixed(1)(calibration.jobMs)} ms in this thread ` +
-    `(median of 5), so ${CPU_JOBS} of them take about ` +
-    `${formatCount(CPU_JOBS * calibration.jobMs)} ms serially and ` +
-    `${formatCount((CPU_JOBS * calibration.jobMs) / THREADS)} ms on ` +
-    `${THREADS} threads. First result: from the start of the timing to ` +
-    "the first result, one job's time plus, cold, the threads' start-up. " +
-    "Speedup: (b)'s wall time over the row's, in the same repetition. " +
-    "Speed of bare workers: the bare workers' wall time over the row's " +
-    "(1 is as fast as bare workers; cold rows against the cold bare " +
-    "workers).",
-    "",
-    "| side | wall ms | first result ms | speedup over (b) | speed of bare workers (c) |",
-    "| --- | ---: | ---: | ---: | ---: |",
-    row(names[0], warm, [x(speedups), x(ratio(raw, warm))]),
-    row(names[1], inThread, ["1 (baseline)", "-"]),
-    row(names[2], raw, [x(ratio(inThread, raw)), "1 (baseline)"]),
-    row(names[3], cold, [x(ratio(inThread, cold)), x(ratio(rawCold, cold))]),
-    row(names[4], rawCold, [x(ratio(inThread, rawCold)), "1 (baseline)"]),
-    "",
-    "Thread start-up, the first result cold minus warm (medians): thread " +
-    `backend ${startUpMs(cold, warm)} ms, bare workers ` +
-    `${startUpMs(rawCold, raw)} ms; as wall time, cold minus warm: thread ` +
-    `backend ${formatCount(median(cold.wallMs) - median(warm.wallMs))} ms, ` +
-    `bare workers ${
-      formatCount(median(rawCold.wallMs) - median(raw.wallMs))
-    } ms.`,
-    "",
-    `Target (speedup of (a) over (b) >= ${SPEEDUP_TARGET}): ${
-      isMet ? "met" : "missed"
-    }, median ${formatFixed(2)(median(speedups))}.`,
-    "",
-  ].join("\n");
-}
-
-function tinyTable(): string {
-  const entries = [...tiny.entries()].map((
-    [name, { wallMs }],
-  ): [string, number[]] => [name, wallMs]);
-  const [[, ours]] = entries;
-  const perJobUs = (values: number[]): number[] =>
-    values.map((ms) => (ms * 1000) / TINY_JOBS);
-  const jobsPerSecond = (values: number[]): number[] =>
-    values.map((ms) => TINY_JOBS / (ms / 1000));
-  const lines = [
-    `#### Part 2: per-job overhead, ${formatCount(TINY_JOBS)} jobs of ` +
-    "`n => n + 1`",
-    "",
-    "µs/job: wall time over the job count, with both threads working. " +
-    "Ours ÷ side: our jobs/s over the side's, in the same repetition; " +
-    "above 1 we are faster.",
-    "",
-    "| side | wall ms | jobs/s | µs/job | ours ÷ side (jobs/s) |",
-    "| --- | ---: | ---: | ---: | ---: |",
-  ];
-  for (const [index, [name, wallMs]] of entries.entries()) {
-    const ratios = ours.map((ms, i) => wallMs[i] / ms);
-    lines.push(
-      `| ${
-        [
-          name,
-          medianWithSpread(wallMs, formatCount),
-          medianWithSpread(jobsPerSecond(wallMs), formatCount),
-          medianWithSpread(perJobUs(wallMs), formatFixed(1)),
-          index === 0
-            ? "1 (baseline)"
-            : medianWithSpread(ratios, formatFixed(2)),
-        ].join(" | ")
-      } |`,
-    );
-  }
-  const verdicts = peers.map(({ name }) => {
-    const ratios = ours.map((ms, i) => (tiny.get(name)?.wallMs ?? [])[i] / ms);
-    const library = name.split(" (")[0];
-    return `${library}: ${median(ratios) >= 1 ? "met" : "missed"} (median ${
-      formatFixed(2)(median(ratios))
-    })`;
-  });
-  const us = (name: string): number =>
-    median(perJobUs(tiny.get(name)?.wallMs ?? []));
-  const roundTripUs = us(ROUND_TRIP);
-  const inThreadUs = us(IN_THREAD);
-  const oursUs = median(perJobUs(ours));
-  const fixed = formatFixed(1);
-  lines.push(
-    "",
-    `Where our ${fixed(oursUs)} µs/job go (medians): a bare round trip ` +
-      `between Web \`Worker\`s, one number each way per job, takes ` +
-      `${fixed(roundTripUs)}; the pool's own work, measured with no thread, ` +
-      `${fixed(inThreadUs)}; the rest, ` +
-      `${fixed(oursUs - roundTripUs - inThreadUs)}, is what the thread ` +
-      "backend adds to a bare message, give or take this machine's noise: " +
-      "an object envelope cloned each way " +
-      "instead of a number, an id, a pending promise and an abort listener " +
-      "per job, and the thread's async handler. The same bare round trip on " +
-      `\`node:worker_threads\`, tinypool's channel, takes ` +
-      `${fixed(us(NODE_ROUND_TRIP))}. Posted all at once, the messages take ` +
-      `${fixed(us(PIPELINED))} µs/job: waiting for each reply before ` +
-      "sending the next job, as every pool here does, costs far more than " +
-      "copying the messages.",
-    "",
-    verdicts.length === 0
-      ? "Target (no slower than the peers): not checked, no peer ran."
-      : `Target (no slower than the peers): ${verdicts.join("; ")}.`,
-    ...leftOut.map((sentence) => `\n${sentence}`),
-    "",
-  );
-  return lines.join("\n");
+  return { name, ...record };
 }
