@@ -38,6 +38,12 @@ export interface MemoryResult {
   readonly baseline: MemorySample;
   /** The largest heap used of every sample, garbage included. */
   readonly peakHeapBytes: number;
+  /**
+   * The heap used right after the first forced collection of the run,
+   * with the pipeline at its working size; the baseline's if there was
+   * none.
+   */
+  readonly firstLiveHeapBytes: number;
   /** The largest heap used right after a forced collection. */
   readonly peakLiveHeapBytes: number;
   readonly peakRssBytes: number;
@@ -105,6 +111,7 @@ export async function runMemoryChild(
   collectGarbage();
   const baseline = sampleMemory();
   let peakHeapBytes = baseline.heapUsedBytes;
+  let firstLiveHeapBytes: number | undefined;
   let peakLiveHeapBytes = baseline.heapUsedBytes;
   let peakRssBytes = baseline.rssBytes;
   let samples = 0;
@@ -115,10 +122,9 @@ export async function runMemoryChild(
     peakRssBytes = Math.max(peakRssBytes, raw.rssBytes);
     if (samples % COLLECT_EVERY_SAMPLES !== 0) return;
     collectGarbage();
-    peakLiveHeapBytes = Math.max(
-      peakLiveHeapBytes,
-      sampleMemory().heapUsedBytes,
-    );
+    const live = sampleMemory().heapUsedBytes;
+    firstLiveHeapBytes ??= live;
+    peakLiveHeapBytes = Math.max(peakLiveHeapBytes, live);
   };
 
   const startMs = performance.now();
@@ -139,6 +145,7 @@ export async function runMemoryChild(
     tally: { count, sum },
     baseline,
     peakHeapBytes,
+    firstLiveHeapBytes: firstLiveHeapBytes ?? baseline.heapUsedBytes,
     peakLiveHeapBytes,
     peakRssBytes,
     seconds,

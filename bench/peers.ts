@@ -20,9 +20,10 @@
  *    the N-loop floor as a reference. Little's law puts the ideal at
  *    jobs x latency / concurrency = 62.5 ms.
  * 3. Memory: 1,000,000 no-op jobs at concurrency 64 through the pool and
- *    each stream-wrapped peer, each in a fresh child process of the same
- *    runtime (`_peer_memory.ts`), sampling heap used and RSS every 10,000
- *    results.
+ *    each stream-wrapped peer, three times each, every run in a fresh
+ *    child process of the same runtime (`_peer_memory.ts`), sampling heap
+ *    used and RSS every 10,000 results; and the source read alone, as a
+ *    floor for the RSS the harness itself takes.
  *
  * Every run streams the numbers 0 to jobs - 1 from a pull-based
  * `ReadableStream` that makes them on demand, reads every result with a
@@ -101,6 +102,8 @@ interface Plan {
   readonly overheadJobs: number;
   readonly ioJobs: number;
   readonly memoryJobs: number;
+  /** Fresh child processes per contender in the memory workload. */
+  readonly memoryRuns: number;
 }
 
 /** Which table a row belongs to, which sets its label. */
@@ -122,26 +125,38 @@ const FULL: Plan = {
   overheadJobs: 200_000,
   ioJobs: 2_000,
   memoryJobs: 1_000_000,
+  memoryRuns: 3,
 };
 const QUICK: Plan = {
   repetitions: 2,
   overheadJobs: 20_000,
   ioJobs: 500,
   memoryJobs: 100_000,
+  memoryRuns: 1,
 };
 const CONCURRENCIES: readonly number[] = [8, 64];
 const IO_CONCURRENCY = 64;
 const IO_LATENCY_MS = 2;
 const MEMORY_CONCURRENCY = 64;
 const BYTES_PER_MB = 1024 * 1024;
-// Runs of one contender differ by about this much in either measure.
-const MEMORY_MARGIN_MB = 1;
+const LIVE_GROWTH_UNIT_MB = 0.01;
+/**
+ * The memory workload's reference: the source read directly, no job run,
+ * so what the counting source and the reader alone cost shows.
+ */
+const MEMORY_FLOOR: PipeContender = {
+  id: "floor",
+  name: "floor: the source read directly, no job run",
+  pipe: (source) => source,
+};
 const SCRIPT = fileURLToPath(import.meta.url);
 
 const args = process.argv.slice(2);
 if (args[0] === MEMORY_CHILD) {
   const [, id, jobs, concurrency] = args;
-  const contender = [OURS, ...PEER_PIPES].find((c) => c.id === id);
+  const contender = [OURS, ...PEER_PIPES, MEMORY_FLOOR].find((c) =>
+    c.id === id
+  );
   if (contender === undefined) {
     throw new RangeError(
       `Cannot run memory child: unknown contender id, received ${id}`,
@@ -242,22 +257,30 @@ async function measureIo(
   return elapsedMs;
 }
 
-async function measureMemory(
-  plan: Plan,
-): Promise<Array<[PipeContender, MemoryResult]>> {
-  const results: Array<[PipeContender, MemoryResult]> = [];
-  for (const contender of [OURS, ...PEER_PIPES]) {
-    progress(`memory: ${contender.id}, in a child process`);
-    const result = await measureInChild({
-      script: SCRIPT,
-      contender,
-      jobs: plan.memoryJobs,
-      concurrency: MEMORY_CONCURRENCY,
-    });
-    checkTally(`${contender.id} (memory)`, result.tally, plan.memoryJobs);
-    results.push([contender, result]);
+/** One contender's memory runs, each in a fresh process. */
+type MemoryRuns = readonly [PipeContender, MemoryResult[]];
+
+async function measureMemory(plan: Plan): Promise<MemoryRuns[]> {
+  const contenders = [OURS, ...PEER_PIPES, MEMORY_FLOOR];
+  const runs = contenders.map((c): [PipeContender, MemoryResult[]] => [c, []]);
+  for (let repetition = 0; repetition < plan.memoryRuns; repetition++) {
+    for (const index of rotation(contenders.length, repetition, plan)) {
+      const [contender, results] = runs[index];
+      progress(
+        `memory: ${contender.id}, in a child process ` +
+          `(${repetition + 1}/${plan.memoryRuns})`,
+      );
+      const result = await measureInChild({
+        script: SCRIPT,
+        contender,
+        jobs: plan.memoryJobs,
+        concurrency: MEMORY_CONCURRENCY,
+      });
+      checkTally(`${contender.id} (memory)`, result.tally, plan.memoryJobs);
+      results.push(result);
+    }
   }
-  return results;
+  return runs;
 }
 
 /**
@@ -450,48 +473,74 @@ function ioTable(
   return lines.join("\n");
 }
 
-function memoryTable(
-  plan: Plan,
-  results: ReadonlyArray<readonly [PipeContender, MemoryResult]>,
-): string {
+function memoryTable(plan: Plan, runs: readonly MemoryRuns[]): string {
   const mb = (bytes: number) => formatFixed(1)(bytes / BYTES_PER_MB);
-  const collected = results.every(([, result]) => result.collected);
+  const spread = (results: readonly MemoryResult[], of: Measure) =>
+    medianWithSpread(results.map(of), mb);
+  const collected = runs.every(([, results]) =>
+    results.every((result) => result.collected)
+  );
   const lines = [
     `#### Memory: ${formatCount(plan.memoryJobs)} no-op jobs, ` +
-    `concurrency ${MEMORY_CONCURRENCY}, each contender in a fresh process`,
+    `concurrency ${MEMORY_CONCURRENCY}, each run in a fresh process`,
     "",
-    "| contender | live heap growth, peak MB | heap growth, peak MB | RSS growth, peak MB | RSS, peak MB | RSS at baseline MB | time s |",
+    "| contender | live heap, working size MB | live heap growth after it, MB | heap growth, peak MB | RSS growth, peak MB | RSS at baseline MB | time s |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...results.map(([contender, result]) => {
-      const base = result.baseline;
-      return `| ${labelOf(contender)} | ${mb(liveGrowth(result))} | ${
-        mb(result.peakHeapBytes - base.heapUsedBytes)
-      } | ${mb(rssGrowth(result))} | ${mb(result.peakRssBytes)} | ${
-        mb(base.rssBytes)
-      } | ${formatFixed(2)(result.seconds)} |`;
-    }),
+    ...runs.map(([contender, results]) =>
+      `| ${labelOf(contender)} | ${spread(results, liveSize)} | ${
+        medianWithSpread(results.map(liveGrowth), formatLiveGrowth)
+      } | ${spread(results, heapGrowth)} | ${spread(results, rssGrowth)} | ${
+        mb(median(results.map((result) => result.baseline.rssBytes)))
+      } | ${formatFixed(2)(median(results.map((result) => result.seconds)))} |`
+    ),
     "",
-    "Read it as: growth is over the heap used at the baseline, taken after " +
-    "a warm-up run and a full collection. The live growth samples right " +
-    "after a forced collection every 100,000 results, so it is what a " +
-    "contender holds on to, and a pipeline with bounded memory keeps it " +
-    "near 0 however long the stream; the other heap column samples every " +
-    "10,000 results, garbage included. RSS is the whole process. The " +
-    "forced collections slow the runs, so the times are not throughput." +
+    `Read it as: ${plan.memoryRuns} run${
+      plan.memoryRuns === 1 ? "" : "s"
+    } of each contender, each in a ` +
+    "fresh process, medians (min-max). The live heap is sampled right " +
+    "after a forced collection every 100,000 results. Its working size is " +
+    "the first such sample over the baseline (taken after a warm-up run " +
+    "and a full collection): the pipeline at its working size. Its growth " +
+    `after that is the largest later sample over the first, in units of ` +
+    `${LIVE_GROWTH_UNIT_MB} MB: what a contender holds on to as the ` +
+    "stream flows, which a pipeline with bounded memory keeps near 0 " +
+    "however long the stream. The other heap column samples every 10,000 " +
+    "results, garbage included. RSS is the whole process, whose growth " +
+    "the floor shows for the source and the reader alone. The forced " +
+    "collections slow the runs, so the times are not throughput." +
     (collected
       ? ""
       : " No collection could be forced here, so the live column " +
-        "includes garbage too.") +
-    ` Differences under ${MEMORY_MARGIN_MB} MB count as level: runs of ` +
-    "the same contender vary by about that much.",
+        "includes garbage too."),
     "",
-    memoryVerdict(results),
+    memoryVerdict(runs),
   ];
   return lines.join("\n");
 }
 
+/** `bytes` in the table's units of `measure`, as the verdict compares. */
+function inTableUnits(bytes: number, measure: Measure): number {
+  const unitMb = measure === liveGrowth ? LIVE_GROWTH_UNIT_MB : 0.1;
+  return Math.round(bytes / BYTES_PER_MB / unitMb);
+}
+
+/** One measure of a memory run, in bytes. */
+type Measure = (result: MemoryResult) => number;
+
+function liveSize(result: MemoryResult): number {
+  return result.firstLiveHeapBytes - result.baseline.heapUsedBytes;
+}
+
 function liveGrowth(result: MemoryResult): number {
-  return result.peakLiveHeapBytes - result.baseline.heapUsedBytes;
+  return result.peakLiveHeapBytes - result.firstLiveHeapBytes;
+}
+
+function formatLiveGrowth(bytes: number): string {
+  return formatFixed(2)(bytes / BYTES_PER_MB);
+}
+
+function heapGrowth(result: MemoryResult): number {
+  return result.peakHeapBytes - result.baseline.heapUsedBytes;
 }
 
 function rssGrowth(result: MemoryResult): number {
@@ -500,31 +549,31 @@ function rssGrowth(result: MemoryResult): number {
 
 /**
  * Whether ours holds no more than any stream-wrapped peer, by live heap
- * growth and by RSS growth, within {@linkcode MEMORY_MARGIN_MB}.
+ * growth and by RSS growth. A peer holds less only if every one of its
+ * runs measured below every one of ours, at the table's resolution: where
+ * their ranges overlap, the difference is within what runs of one
+ * contender vary by.
  */
-function memoryVerdict(
-  results: ReadonlyArray<readonly [PipeContender, MemoryResult]>,
-): string {
-  const ours = results.find(([contender]) => contender === OURS)?.[1];
+function memoryVerdict(runs: readonly MemoryRuns[]): string {
+  const ours = runs.find(([contender]) => contender === OURS)?.[1];
   if (ours === undefined) return "Target not checked: ours did not run.";
-  const margin = MEMORY_MARGIN_MB * BYTES_PER_MB;
   const measures = [
     ["live heap growth", liveGrowth],
     ["RSS growth", rssGrowth],
   ] as const;
-  const lighter = results.flatMap(([contender, result]) =>
-    contender === OURS
+  const lighter = runs.flatMap(([contender, results]) =>
+    contender === OURS || contender === MEMORY_FLOOR
       ? []
-      : measures.flatMap(([name, growth]) =>
-        growth(result) < growth(ours) - margin
+      : measures.flatMap(([name, of]) =>
+        inTableUnits(Math.max(...results.map(of)), of) <
+            inTableUnits(Math.min(...ours.map(of)), of)
           ? [`${labelOf(contender)} by ${name}`]
           : []
       )
   );
   return lighter.length === 0
-    ? `${targetWord()} met: ` +
-      "no stream-wrapped peer holds less memory than ours, " +
-      "by live heap growth or by RSS growth."
+    ? `${targetWord()} met: no stream-wrapped peer holds less memory than ` +
+      "ours, by live heap growth or by RSS growth."
     : `${targetWord()} missed: a stream-wrapped peer holds less than ours: ${
       lighter.join("; ")
     }.`;
