@@ -17,13 +17,15 @@
  *    `TransformStream`.
  * 2. I/O-shaped: 2,000 jobs that each await a 2 ms `setTimeout`, at
  *    concurrency 64, through the pool and every stream-wrapped peer, with
- *    the N-loop floor as a reference. Little's law puts the ideal at
- *    jobs x latency / concurrency = 62.5 ms.
+ *    the N-loop floor as a reference, 25 repetitions (a run is short and
+ *    timers are noisy). Little's law puts the ideal at jobs x latency /
+ *    concurrency = 62.5 ms.
  * 3. Memory: 1,000,000 no-op jobs at concurrency 64 through the pool and
  *    each stream-wrapped peer, three times each, every run in a fresh
  *    child process of the same runtime (`_peer_memory.ts`), sampling heap
- *    used and RSS every 10,000 results; and the source read alone, as a
- *    floor for the RSS the harness itself takes.
+ *    used and RSS every 10,000 results; and two floors that run no job,
+ *    the source read alone and the source through an identity
+ *    `TransformStream`, for the RSS the harness and the streams take.
  *
  * Every run streams the numbers 0 to jobs - 1 from a pull-based
  * `ReadableStream` that makes them on demand, reads every result with a
@@ -99,6 +101,11 @@ import { asyncNoop } from "./scenarios.ts";
 /** The sizes of one bench run. */
 interface Plan {
   readonly repetitions: number;
+  /**
+   * Repetitions of the I/O workload, which is short and timer-bound, so
+   * it needs more of them for a steady median.
+   */
+  readonly ioRepetitions: number;
   readonly overheadJobs: number;
   readonly ioJobs: number;
   readonly memoryJobs: number;
@@ -122,6 +129,7 @@ interface Contender {
 
 const FULL: Plan = {
   repetitions: 5,
+  ioRepetitions: 25,
   overheadJobs: 200_000,
   ioJobs: 2_000,
   memoryJobs: 1_000_000,
@@ -129,6 +137,7 @@ const FULL: Plan = {
 };
 const QUICK: Plan = {
   repetitions: 2,
+  ioRepetitions: 2,
   overheadJobs: 20_000,
   ioJobs: 500,
   memoryJobs: 100_000,
@@ -141,20 +150,29 @@ const MEMORY_CONCURRENCY = 64;
 const BYTES_PER_MB = 1024 * 1024;
 const LIVE_GROWTH_UNIT_MB = 0.01;
 /**
- * The memory workload's reference: the source read directly, no job run,
- * so what the counting source and the reader alone cost shows.
+ * The memory workload's references, which run no job: the source read
+ * directly, so what the counting source and the reader alone cost shows,
+ * and the same through an identity `TransformStream`, what `pipeThrough`
+ * costs by itself.
  */
-const MEMORY_FLOOR: PipeContender = {
-  id: "floor",
-  name: "floor: the source read directly, no job run",
-  pipe: (source) => source,
-};
+const MEMORY_FLOORS: readonly PipeContender[] = [
+  {
+    id: "floor-source",
+    name: "floor: the source read directly, no job run",
+    pipe: (source) => source,
+  },
+  {
+    id: "floor-identity",
+    name: "floor: `pipeThrough(new TransformStream())`, no job run",
+    pipe: (source) => source.pipeThrough(new TransformStream()),
+  },
+];
 const SCRIPT = fileURLToPath(import.meta.url);
 
 const args = process.argv.slice(2);
 if (args[0] === MEMORY_CHILD) {
   const [, id, jobs, concurrency] = args;
-  const contender = [OURS, ...PEER_PIPES, MEMORY_FLOOR].find((c) =>
+  const contender = [OURS, ...PEER_PIPES, ...MEMORY_FLOORS].find((c) =>
     c.id === id
   );
   if (contender === undefined) {
@@ -197,7 +215,8 @@ async function report(plan: Plan): Promise<string> {
   return [
     `### Peers on ${runtimeLabel()}`,
     "",
-    `${plan.repetitions} repetitions after a warm-up round, the ` +
+    `${plan.repetitions} repetitions (${plan.ioRepetitions} of the ` +
+    "I/O workload) after a warm-up round, the " +
     "contenders' order rotating (and reversing) each repetition; " +
     "medians (min-max). Every run checked the count and sum of its results.",
     "",
@@ -227,7 +246,7 @@ async function measureOverhead(
   for (let repetition = 0; repetition < plan.repetitions; repetition++) {
     progress(`overhead: repetition ${repetition + 1}/${plan.repetitions}`);
     for (const concurrency of CONCURRENCIES) {
-      for (const index of rotation(rows.length, repetition, plan)) {
+      for (const index of rotation(rows.length, repetition, plan.repetitions)) {
         const ms = await timedRun(rows[index], input, asyncNoop, concurrency);
         rates.get(concurrency)![index].push(input.count / (ms / 1000));
       }
@@ -246,9 +265,11 @@ async function measureIo(
   progress(`I/O: warm-up, ${rows.length} contenders`);
   for (const row of rows) await timedRun(row, input, job, IO_CONCURRENCY);
   const elapsedMs: number[][] = rows.map(() => []);
-  for (let repetition = 0; repetition < plan.repetitions; repetition++) {
-    progress(`I/O: repetition ${repetition + 1}/${plan.repetitions}`);
-    for (const index of rotation(rows.length, repetition, plan)) {
+  for (let repetition = 0; repetition < plan.ioRepetitions; repetition++) {
+    progress(`I/O: repetition ${repetition + 1}/${plan.ioRepetitions}`);
+    for (
+      const index of rotation(rows.length, repetition, plan.ioRepetitions)
+    ) {
       elapsedMs[index].push(
         await timedRun(rows[index], input, job, IO_CONCURRENCY),
       );
@@ -261,10 +282,12 @@ async function measureIo(
 type MemoryRuns = readonly [PipeContender, MemoryResult[]];
 
 async function measureMemory(plan: Plan): Promise<MemoryRuns[]> {
-  const contenders = [OURS, ...PEER_PIPES, MEMORY_FLOOR];
+  const contenders = [OURS, ...PEER_PIPES, ...MEMORY_FLOORS];
   const runs = contenders.map((c): [PipeContender, MemoryResult[]] => [c, []]);
   for (let repetition = 0; repetition < plan.memoryRuns; repetition++) {
-    for (const index of rotation(contenders.length, repetition, plan)) {
+    for (
+      const index of rotation(contenders.length, repetition, plan.memoryRuns)
+    ) {
       const [contender, results] = runs[index];
       progress(
         `memory: ${contender.id}, in a child process ` +
@@ -288,8 +311,12 @@ async function measureMemory(plan: Plan): Promise<MemoryRuns[]> {
  * of the rows each time, and reversed every other time, so each row runs
  * early, late, before and after each other row across the repetitions.
  */
-function rotation(count: number, repetition: number, plan: Plan): number[] {
-  const step = Math.ceil(count / plan.repetitions);
+function rotation(
+  count: number,
+  repetition: number,
+  repetitions: number,
+): number[] {
+  const step = Math.ceil(count / repetitions);
   const start = (repetition * step) % count;
   const order = Array.from({ length: count }, (_, i) => (start + i) % count);
   return repetition % 2 === 0 ? order : order.reverse();
@@ -505,8 +532,9 @@ function memoryTable(plan: Plan, runs: readonly MemoryRuns[]): string {
     `${LIVE_GROWTH_UNIT_MB} MB: what a contender holds on to as the ` +
     "stream flows, which a pipeline with bounded memory keeps near 0 " +
     "however long the stream. The other heap column samples every 10,000 " +
-    "results, garbage included. RSS is the whole process, whose growth " +
-    "the floor shows for the source and the reader alone. The forced " +
+    "results, garbage included. RSS is the whole process: the floors show " +
+    "what it grows by for the source and the reader alone, and through an " +
+    "identity stream, with no job run. The forced " +
     "collections slow the runs, so the times are not throughput." +
     (collected
       ? ""
@@ -562,7 +590,7 @@ function memoryVerdict(runs: readonly MemoryRuns[]): string {
     ["RSS growth", rssGrowth],
   ] as const;
   const lighter = runs.flatMap(([contender, results]) =>
-    contender === OURS || contender === MEMORY_FLOOR
+    contender === OURS || MEMORY_FLOORS.includes(contender)
       ? []
       : measures.flatMap(([name, of]) =>
         inTableUnits(Math.max(...results.map(of)), of) <
@@ -571,12 +599,21 @@ function memoryVerdict(runs: readonly MemoryRuns[]): string {
           : []
       )
   );
-  return lighter.length === 0
+  const verdict = lighter.length === 0
     ? `${targetWord()} met: no stream-wrapped peer holds less memory than ` +
       "ours, by live heap growth or by RSS growth."
     : `${targetWord()} missed: a stream-wrapped peer holds less than ours: ${
       lighter.join("; ")
     }.`;
+  const floorRss = runs.flatMap(([contender, results]) =>
+    MEMORY_FLOORS.includes(contender)
+      ? [`${formatFixed(1)(median(results.map(rssGrowth)) / BYTES_PER_MB)} MB`]
+      : []
+  );
+  // RSS moves with the allocator and the collector's timing, so the
+  // floors give the scale of a difference in RSS growth.
+  return `${verdict} For scale, with no job run RSS grows by ` +
+    `${floorRss.join(" and ")} (the floors).`;
 }
 
 /**
