@@ -69,6 +69,16 @@ export class WorkerThread {
    * Kept lean on purpose: for tiny jobs this is most of what the pool adds
    * to the message round trip, so it makes no promise of its own beyond
    * the one it returns, no signal, and no message but the job.
+   *
+   * What it cannot cut is waking the idle thread, which on a machine
+   * whose idle cores are slow to wake is most of a tiny job's round trip.
+   * There, pools that park idle threads in `Atomics.wait` and read the
+   * next job with `receiveMessageOnPort` (tinypool, piscina) skip the
+   * event loop's wake-up and run tiny jobs faster than this under Bun. The
+   * same here would take a `SharedArrayBuffer` (cross-origin isolation in
+   * browsers) and a runtime with `receiveMessageOnPort`, and it would stall
+   * the module's own timers while the thread waits: an opt-in fast path,
+   * not a default.
    */
   run(
     job: unknown,
