@@ -1,7 +1,7 @@
 /**
  * What the bench scripts need from the runtime they run in, the same way
- * under Deno and Bun: its name and version, a forced garbage collection
- * where one is exposed, and the heap and resident set sizes.
+ * under Deno, Bun and Node.js: its name and version, a forced garbage
+ * collection where one is exposed, and the heap and resident set sizes.
  * @module
  */
 
@@ -24,14 +24,21 @@ interface GcGlobals {
 
 const runtime = globalThis as GcGlobals;
 
-/** The runtime and its engine, e.g. `Deno/2.9.6 (V8 15.0.245.2-rusty)`. */
+/**
+ * The runtime and its engine, e.g. `Deno/2.9.6 (V8 15.0.245.2-rusty)`:
+ * Deno and Bun name themselves in `navigator.userAgent`; Node.js 20 has no
+ * `navigator`, so it is named from `process.versions`.
+ */
 export function runtimeName(): string {
+  const platform = `${process.platform}-${process.arch}`;
+  if (runtime.Deno === undefined && runtime.Bun === undefined) {
+    return `Node.js/${process.versions.node} (V8 ${process.versions.v8}), ` +
+      platform;
+  }
   const engine = runtime.Deno !== undefined
     ? `V8 ${runtime.Deno.version.v8}`
-    : runtime.Bun !== undefined
-    ? `JavaScriptCore, revision ${runtime.Bun.revision.slice(0, 9)}`
-    : "unknown engine";
-  return `${navigator.userAgent} (${engine}), ${process.platform}-${process.arch}`;
+    : `JavaScriptCore, revision ${runtime.Bun!.revision.slice(0, 9)}`;
+  return `${navigator.userAgent} (${engine}), ${platform}`;
 }
 
 /** Whether {@linkcode collectGarbage} can force a collection here. */

@@ -80,10 +80,15 @@ const STDERR_TAIL_BYTES = 32 * 1024;
 
 /** The scripts, by name, in the order they run. */
 const SCRIPTS: readonly Script[] = [
-  { name: "run", runtimes: ["Deno", "Bun"], denoFlags: [], quickArgs: [] },
+  {
+    name: "run",
+    runtimes: ["Deno", "Bun", "Node.js"],
+    denoFlags: [],
+    quickArgs: [],
+  },
   {
     name: "bursty",
-    runtimes: ["Deno", "Bun"],
+    runtimes: ["Deno", "Bun", "Node.js"],
     denoFlags: [],
     quickArgs: ["1"],
   },
@@ -99,11 +104,16 @@ const SCRIPTS: readonly Script[] = [
   },
   {
     name: "memory",
-    runtimes: ["Deno", "Bun"],
+    runtimes: ["Deno", "Bun", "Node.js"],
     denoFlags: ["--v8-flags=--expose-gc"],
     quickArgs: [],
   },
-  { name: "keyed", runtimes: ["Deno", "Bun"], denoFlags: [], quickArgs: ["1"] },
+  {
+    name: "keyed",
+    runtimes: ["Deno", "Bun", "Node.js"],
+    denoFlags: [],
+    quickArgs: ["1"],
+  },
   {
     name: "peers",
     runtimes: ["Deno", "Bun", "Node.js"],
@@ -140,7 +150,8 @@ const SECTIONS: readonly Section[] = [
   {
     title: "4. CPU-bound threads",
     note: "The thread backend against the in-thread pool, bare workers, " +
-      "tinypool, workerpool and piscina (`threads.ts`).",
+      "tinypool, workerpool and piscina (`threads.ts`), under Deno and " +
+      "Bun: Node.js 20 has no Web `Worker`.",
     script: "threads",
   },
   {

@@ -213,7 +213,7 @@ async function report(plan: Plan): Promise<string> {
   const io = await measureIo(plan, ioRows);
   const memory = await measureMemory(plan);
   return [
-    `### Peers on ${runtimeLabel()}`,
+    `### Peers on ${runtimeName()}`,
     "",
     `${plan.repetitions} repetitions (${plan.ioRepetitions} of the ` +
     "I/O workload) after a warm-up round, the " +
@@ -624,17 +624,6 @@ function targetWord(): string {
   return "Deno" in globalThis || "Bun" in globalThis
     ? "Target"
     : "For context (the targets are for Deno and Bun), target";
-}
-
-/**
- * The runtime as the heading names it: `runtimeName()`, which knows Deno
- * and Bun, or the same shape for Node.js, where (before Node.js 21) there
- * is no `navigator` for it to read.
- */
-function runtimeLabel(): string {
-  if ("Deno" in globalThis || "Bun" in globalThis) return runtimeName();
-  return `Node.js/${process.versions.node} (V8 ${process.versions.v8}), ` +
-    `${process.platform}-${process.arch}`;
 }
 
 /**
