@@ -31,14 +31,16 @@ const runtime = globalThis as GcGlobals;
  */
 export function runtimeName(): string {
   const platform = `${process.platform}-${process.arch}`;
-  if (runtime.Deno === undefined && runtime.Bun === undefined) {
-    return `Node.js/${process.versions.node} (V8 ${process.versions.v8}), ` +
-      platform;
+  if (runtime.Deno !== undefined) {
+    return `${navigator.userAgent} (V8 ${runtime.Deno.version.v8}), ${platform}`;
   }
-  const engine = runtime.Deno !== undefined
-    ? `V8 ${runtime.Deno.version.v8}`
-    : `JavaScriptCore, revision ${runtime.Bun!.revision.slice(0, 9)}`;
-  return `${navigator.userAgent} (${engine}), ${platform}`;
+  if (runtime.Bun !== undefined) {
+    return `${navigator.userAgent} (JavaScriptCore, revision ${
+      runtime.Bun.revision.slice(0, 9)
+    }), ${platform}`;
+  }
+  return `Node.js/${process.versions.node} (V8 ${process.versions.v8}), ` +
+    platform;
 }
 
 /** Whether {@linkcode collectGarbage} can force a collection here. */

@@ -78,17 +78,20 @@ const STDERR_TAIL_LINES = 40;
 // Holds far more than the tail's lines, so the tail starts at a line.
 const STDERR_TAIL_BYTES = 32 * 1024;
 
+// Node.js 20 runs every script but the threads, having no Web `Worker`.
+const EVERY_RUNTIME: readonly Runtime[] = ["Deno", "Bun", "Node.js"];
+
 /** The scripts, by name, in the order they run. */
 const SCRIPTS: readonly Script[] = [
   {
     name: "run",
-    runtimes: ["Deno", "Bun", "Node.js"],
+    runtimes: EVERY_RUNTIME,
     denoFlags: [],
     quickArgs: [],
   },
   {
     name: "bursty",
-    runtimes: ["Deno", "Bun", "Node.js"],
+    runtimes: EVERY_RUNTIME,
     denoFlags: [],
     quickArgs: ["1"],
   },
@@ -104,19 +107,19 @@ const SCRIPTS: readonly Script[] = [
   },
   {
     name: "memory",
-    runtimes: ["Deno", "Bun", "Node.js"],
+    runtimes: EVERY_RUNTIME,
     denoFlags: ["--v8-flags=--expose-gc"],
     quickArgs: [],
   },
   {
     name: "keyed",
-    runtimes: ["Deno", "Bun", "Node.js"],
+    runtimes: EVERY_RUNTIME,
     denoFlags: [],
     quickArgs: ["1"],
   },
   {
     name: "peers",
-    runtimes: ["Deno", "Bun", "Node.js"],
+    runtimes: EVERY_RUNTIME,
     denoFlags: [
       "--allow-run",
       "--allow-read",
