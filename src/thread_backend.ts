@@ -70,15 +70,17 @@ export class WorkerThread {
    * to the message round trip, so it makes no promise of its own beyond
    * the one it returns, no signal, and no message but the job.
    *
-   * What it cannot cut is waking the idle thread, which on a machine
-   * whose idle cores are slow to wake is most of a tiny job's round trip.
-   * There, pools that park idle threads in `Atomics.wait` and read the
-   * next job with `receiveMessageOnPort` (tinypool, piscina) skip the
-   * event loop's wake-up and run tiny jobs faster than this under Bun. The
-   * same here would take a `SharedArrayBuffer` (cross-origin isolation in
-   * browsers) and a runtime with `receiveMessageOnPort`, and it would stall
-   * the module's own timers while the thread waits: an opt-in fast path,
-   * not a default.
+   * What it cannot cut is the time each message takes to reach a thread
+   * that sleeps, which on some machines is most of a tiny job's round trip
+   * and varies from run to run. Two ways around it were measured and did
+   * not help: parking an idle thread in `Atomics.wait` and reading its
+   * next job with `receiveMessageOnPort` (tinypool's and piscina's fast
+   * path; no faster under Bun, slower under Deno, and tinypool runs as fast
+   * without it), and reading the other threads' results as soon as one
+   * arrives. What would help is fewer round trips: a thread that holds its
+   * next job while it runs the current one, which the one-attempt-per-worker
+   * model does not allow today; until then, batching inputs into one job
+   * is the user's lever.
    */
   run(
     job: unknown,
