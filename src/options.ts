@@ -72,6 +72,11 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
    * resolves to) reaches every job that worker runs as `context.resource`.
    * A worker counts as capacity on its way while it sets up. A setup that
    * fails fails the pool with an error whose `cause` is the failure.
+   *
+   * TypeScript infers `context.resource`'s type from here only if this
+   * function's parameter, when it has one, is annotated: `(workerId:
+   * number) => connect(workerId)`. Unannotated, the work function is typed
+   * first and the resource is `unknown`.
    */
   setup?: (workerId: number) => R | PromiseLike<R>;
   /**

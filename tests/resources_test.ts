@@ -33,6 +33,26 @@ test("setup gives each job its worker's resource", async () => {
   await pool.closed;
 });
 
+test("the resource's type comes from setup when setup's parameter is annotated", async () => {
+  // Nothing here is annotated with the resource type: the type check of
+  // this file is the test that `context.resource` is a Connection.
+  const pool = autoScale(
+    (n: number, context) => context.resource.workerId + n * 0,
+    {
+      maxWorkers: 1,
+      setup: (workerId: number) => ({ workerId, closed: false }),
+      teardown: (connection) => {
+        connection.closed = true;
+      },
+    },
+  );
+  const ids: number[] = await collect(
+    ReadableStream.from([1, 2]).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.deepEqual(ids, [1, 1]);
+});
+
 test("setup may be async, and its worker takes no job before it resolves", async () => {
   const ready = deferred<string>();
   const seen: string[] = [];
