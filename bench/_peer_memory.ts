@@ -80,13 +80,20 @@ export async function measureInChild(
   const child = spawn(command, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  // Ended by SIGTERM (the deadline of `all.ts`), this process takes its
+  // child along instead of leaving it to run on.
+  const endBoth = (): void => {
+    child.kill("SIGTERM");
+    process.exit(143);
+  };
+  process.once("SIGTERM", endBoth);
   let stdout = "";
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (chunk: string) => stdout += chunk);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", resolve);
-  });
+  }).finally(() => process.off("SIGTERM", endBoth));
   if (code !== 0) {
     throw new Error(
       `Memory child failed: ${contender.id} exited with code ${code}`,

@@ -318,9 +318,8 @@ async function runScript(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    // Sends SIGTERM to the child alone: a process it started itself (the
-    // bundle `node.ts` runs, `peers.ts`'s memory children) is left
-    // running, as no process group is made for it to be signalled with.
+    // Sends SIGTERM to the child, which passes it on to what it started
+    // (`node.ts` to its bundle, `peers.ts` to its memory child).
     signal: deadline,
   }).spawn();
   const [toTerminal, toTail] = child.stderr.tee();

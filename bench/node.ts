@@ -40,9 +40,15 @@ if (!built.success) {
   );
 }
 
-const ran = await new Deno.Command("node", {
+const node = new Deno.Command("node", {
   args: ["--expose-gc", bundle, ...args],
   stdout: "inherit",
   stderr: "inherit",
-}).output();
+}).spawn();
+// Ended by SIGTERM (the deadline of `all.ts`), pass it on: the bundle, and
+// through it any process it started, end too.
+const passOn = (): void => node.kill("SIGTERM");
+Deno.addSignalListener("SIGTERM", passOn);
+const ran = await node.status;
+Deno.removeSignalListener("SIGTERM", passOn);
 Deno.exit(ran.code);
