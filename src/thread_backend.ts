@@ -73,11 +73,12 @@ export class WorkerThread {
    * What it cannot cut is the time each message takes to reach a thread
    * that sleeps, which on some machines is most of a tiny job's round trip
    * and varies from run to run. Two ways around it were measured and did
-   * not help: parking an idle thread in `Atomics.wait` and reading its
+   * not pay: parking an idle thread in `Atomics.wait` and reading its
    * next job with `receiveMessageOnPort` (tinypool's and piscina's fast
-   * path; no faster under Bun, slower under Deno, and tinypool runs as fast
-   * without it), and reading the other threads' results as soon as one
-   * arrives. What would help is fewer round trips: a thread that holds its
+   * path: a sixth faster at best under Bun, still far behind tinypool,
+   * which runs as fast without it; slower under Deno), and reading the
+   * other threads' results as soon as one arrives (no change). What would
+   * help is fewer round trips: a thread that holds its
    * next job while it runs the current one, which the one-attempt-per-worker
    * model does not allow today; until then, batching inputs into one job
    * is the user's lever.

@@ -34,10 +34,10 @@ test("setup gives each job its worker's resource", async () => {
 });
 
 test("the resource's type comes from setup when setup's parameter is annotated", async () => {
-  // Nothing here is annotated with the resource type: the type check of
-  // this file is the test that `context.resource` is a Connection.
+  // No resource type is written here: that this file type-checks is the
+  // test, since an unknown `context.resource` has no `workerId`.
   const pool = autoScale(
-    (n: number, context) => context.resource.workerId + n * 0,
+    (_job: number, context) => context.resource.workerId,
     {
       maxWorkers: 1,
       setup: (workerId: number) => ({ workerId, closed: false }),
