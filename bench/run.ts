@@ -122,8 +122,10 @@ function report(): string {
     short.length === 0
       ? `Target met: every pool's median ratio is >= ${TARGET_RATIO}.`
       : `Target missed (median ratio < ${TARGET_RATIO}): ${
-        short.map(({ name }) => name).join("; ")
-      }.`,
+        // Three decimals: the table's two can round a miss up to 0.70.
+        short.map(({ name, ratios }) =>
+          `${name} (${median(ratios).toFixed(3)})`
+        ).join("; ")}.`,
   );
   return lines.join("\n");
 }
