@@ -43,6 +43,7 @@ const runs: Array<[string, string[], (output: string) => RunResult]> = [
     parseExample,
   ],
   ["deno", ["run", "--allow-read", "examples/threads.ts"], parseExample],
+  ["deno", ["run", "--allow-read", "examples/batches.ts"], parseExample],
   ["deno", ["run", "examples/lines.ts"], parseExample],
   // All permissions: playwright-core probes /proc as it loads, and Deno
   // grants /proc and /etc to --allow-all only, never to a scoped
