@@ -30,17 +30,15 @@ const runtime = globalThis as GcGlobals;
  * `navigator`, so it is named from `process.versions`.
  */
 export function runtimeName(): string {
-  const platform = `${process.platform}-${process.arch}`;
-  if (runtime.Deno !== undefined) {
-    return `${navigator.userAgent} (V8 ${runtime.Deno.version.v8}), ${platform}`;
-  }
-  if (runtime.Bun !== undefined) {
-    return `${navigator.userAgent} (JavaScriptCore, revision ${
-      runtime.Bun.revision.slice(0, 9)
-    }), ${platform}`;
-  }
-  return `Node.js/${process.versions.node} (V8 ${process.versions.v8}), ` +
-    platform;
+  const [name, engine] = runtime.Deno !== undefined
+    ? [navigator.userAgent, `V8 ${runtime.Deno.version.v8}`]
+    : runtime.Bun !== undefined
+    ? [
+      navigator.userAgent,
+      `JavaScriptCore, revision ${runtime.Bun.revision.slice(0, 9)}`,
+    ]
+    : [`Node.js/${process.versions.node}`, `V8 ${process.versions.v8}`];
+  return `${name} (${engine}), ${process.platform}-${process.arch}`;
 }
 
 /** Whether {@linkcode collectGarbage} can force a collection here. */

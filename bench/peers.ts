@@ -148,7 +148,10 @@ const IO_CONCURRENCY = 64;
 const IO_LATENCY_MS = 2;
 const MEMORY_CONCURRENCY = 64;
 const BYTES_PER_MB = 1024 * 1024;
+// The resolution of the memory table's columns: live heap growth with two
+// decimals, every other size with one.
 const LIVE_GROWTH_UNIT_MB = 0.01;
+const MB_COLUMN_UNIT_MB = 0.1;
 /**
  * The memory workload's references, which run no job: the source read
  * directly, so what the counting source and the reader alone cost shows,
@@ -546,12 +549,6 @@ function memoryTable(plan: Plan, runs: readonly MemoryRuns[]): string {
   return lines.join("\n");
 }
 
-/** `bytes` in the table's units of `measure`, as the verdict compares. */
-function inTableUnits(bytes: number, measure: Measure): number {
-  const unitMb = measure === liveGrowth ? LIVE_GROWTH_UNIT_MB : 0.1;
-  return Math.round(bytes / BYTES_PER_MB / unitMb);
-}
-
 /** One measure of a memory run, in bytes. */
 type Measure = (result: MemoryResult) => number;
 
@@ -585,19 +582,23 @@ function rssGrowth(result: MemoryResult): number {
 function memoryVerdict(runs: readonly MemoryRuns[]): string {
   const ours = runs.find(([contender]) => contender === OURS)?.[1];
   if (ours === undefined) return "Target not checked: ours did not run.";
+  // Each measure with the unit its column shows: the verdict compares at
+  // the table's resolution.
   const measures = [
-    ["live heap growth", liveGrowth],
-    ["RSS growth", rssGrowth],
+    ["live heap growth", liveGrowth, LIVE_GROWTH_UNIT_MB],
+    ["RSS growth", rssGrowth, MB_COLUMN_UNIT_MB],
   ] as const;
   const lighter = runs.flatMap(([contender, results]) =>
     contender === OURS || MEMORY_FLOORS.includes(contender)
       ? []
-      : measures.flatMap(([name, of]) =>
-        inTableUnits(Math.max(...results.map(of)), of) <
-            inTableUnits(Math.min(...ours.map(of)), of)
+      : measures.flatMap(([name, of, unitMb]) => {
+        const units = (bytes: number) =>
+          Math.round(bytes / BYTES_PER_MB / unitMb);
+        return units(Math.max(...results.map(of))) <
+            units(Math.min(...ours.map(of)))
           ? [`${labelOf(contender)} by ${name}`]
-          : []
-      )
+          : [];
+      })
   );
   const verdict = lighter.length === 0
     ? `${targetWord()} met: no stream-wrapped peer holds less memory than ` +

@@ -32,6 +32,7 @@
  */
 
 import { runtimeName } from "./_runtime.ts";
+import { formatCount, median } from "./_summary.ts";
 import {
   floor,
   JOBS_PER_RUN,
@@ -139,19 +140,7 @@ function row(
     median(ratios).toFixed(2),
     `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`,
   ];
-  return `| ${name} | ${count(median(rates))} | ${count(Math.min(...rates))}-${
-    count(Math.max(...rates))
-  } | ${ratioCells.join(" | ")} |`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function count(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
+  return `| ${name} | ${formatCount(median(rates))} | ${
+    formatCount(Math.min(...rates))
+  }-${formatCount(Math.max(...rates))} | ${ratioCells.join(" | ")} |`;
 }
