@@ -64,6 +64,11 @@ export interface Peer {
   readonly name: string;
   /** Starts a pool of exactly `threads` threads that runs `job`. */
   start(threads: number, job: RawJobKind): Promise<PeerPool>;
+  /**
+   * The same peer with up to `jobs` jobs in each thread at once
+   * (`concurrentTasksPerWorker`), for a peer that can do that.
+   */
+  readonly withJobsPerThread?: (jobs: number) => Peer;
 }
 
 /** The peers that can run here, and why any other cannot. */
@@ -131,22 +136,26 @@ export async function loadPeers(): Promise<PeerLookup> {
 async function tinypool(): Promise<Peer> {
   const { Tinypool } = await import("tinypool");
   const useAtomics = deno === undefined;
-  return {
+  const peer = (jobsPerThread: number): Peer => ({
     name: `tinypool ${version("tinypool")} (\`run\`, worker file, ` +
-      `minThreads = maxThreads${useAtomics ? "" : ", useAtomics: false"})`,
+      `minThreads = maxThreads${useAtomics ? "" : ", useAtomics: false"}` +
+      `${tasksPerWorker(jobsPerThread)})`,
     start: (threads, job) => {
       const pool = new Tinypool({
         filename: JOB_URLS[job].href,
         minThreads: threads,
         maxThreads: threads,
         useAtomics,
+        concurrentTasksPerWorker: jobsPerThread,
       });
       return Promise.resolve({
         run: (jobs) => submitAll(jobs, (input) => pool.run(input)),
         close: () => pool.destroy(),
       });
     },
-  };
+    withJobsPerThread: peer,
+  });
+  return peer(1);
 }
 
 async function workerpool(): Promise<Peer> {
@@ -178,14 +187,15 @@ async function workerpool(): Promise<Peer> {
 
 async function piscina(): Promise<Peer> {
   const { Piscina } = await import("piscina");
-  return {
+  const peer = (jobsPerThread: number): Peer => ({
     name: `piscina ${version("piscina")} (\`run\`, worker file, ` +
-      "minThreads = maxThreads)",
+      `minThreads = maxThreads${tasksPerWorker(jobsPerThread)})`,
     start: (threads, job) => {
       const pool = new Piscina<number, number>({
         filename: JOB_URLS[job].href,
         minThreads: threads,
         maxThreads: threads,
+        concurrentTasksPerWorker: jobsPerThread,
       });
       return Promise.resolve({
         run: (jobs) => submitAll(jobs, (input) => pool.run(input)),
@@ -193,7 +203,16 @@ async function piscina(): Promise<Peer> {
         close: () => pool.close(),
       });
     },
-  };
+    withJobsPerThread: peer,
+  });
+  return peer(1);
+}
+
+/** The setting a row names when a peer holds more than its default. */
+function tasksPerWorker(jobsPerThread: number): string {
+  return jobsPerThread === 1
+    ? ""
+    : `, concurrentTasksPerWorker: ${jobsPerThread}`;
 }
 
 /**

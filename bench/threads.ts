@@ -28,7 +28,10 @@
  * Part 2, per-job overhead: 20,000 jobs of `n => n + 1` (`tiny_job.ts`)
  * on 2 threads, through the thread backend fed from
  * `ReadableStream.from(jobs)` and read to the end, the peers (again every
- * job submitted, then all awaited), and four references: bare workers
+ * job submitted, then all awaited), each at one job per thread (every
+ * library's default) and again at two (`jobsPerThread: 2` for ours,
+ * `concurrentTasksPerWorker: 2` for tinypool and piscina; workerpool has
+ * no such setting), and four references: bare workers
  * with one job in flight per thread (a round trip per job, the shape of
  * every pool here), as Web `Worker`s like ours and as
  * `node:worker_threads` workers like the peers', bare Web `Worker`s with
@@ -110,6 +113,10 @@ const BARE_COLD = "(c) bare workers, cold: started inside the timing";
 const OURS = "thread backend: `autoScale(moduleUrl, " +
   `{ minWorkers: ${THREADS}, maxWorkers: ${THREADS} })\`, ` +
   "fed from a stream, read to the end";
+const SHARED = 2;
+const OURS_SHARED = "thread backend, two jobs per thread: " +
+  `\`autoScale(moduleUrl, { minWorkers: ${THREADS * SHARED}, ` +
+  `maxWorkers: ${THREADS * SHARED}, jobsPerThread: ${SHARED} })\``;
 const ROUND_TRIP =
   "bare Web `Worker`s, one job in flight per thread (a round trip per job)";
 const NODE_ROUND_TRIP =
@@ -154,6 +161,9 @@ const threadCounts: ThreadCount[] = [
   { when: "at start", count: osThreadCount() },
 ];
 const { peers, leftOut } = await loadPeers();
+const sharedPeers = peers.flatMap((peer) =>
+  peer.withJobsPerThread === undefined ? [] : [peer.withJobsPerThread(SHARED)]
+);
 const calibration = calibrate();
 const cpuJobs = new Array<number>(CPU_JOBS).fill(calibration.iterations);
 const cpuExpected = cpuJob(calibration.iterations);
@@ -216,6 +226,9 @@ console.log(
       jobs: TINY_JOBS,
       ours: sideOf(tiny, OURS),
       peers: peerSides(tiny),
+      jobsPerThread: SHARED,
+      oursShared: sideOf(tiny, OURS_SHARED),
+      sharedPeers: sharedPeers.map(({ name }) => sideOf(tiny, name)),
       roundTrip: sideOf(tiny, ROUND_TRIP),
       nodeRoundTrip: sideOf(tiny, NODE_ROUND_TRIP),
       pipelined: sideOf(tiny, PIPELINED),
@@ -273,6 +286,11 @@ function tinyContenders(): Contender[] {
   return [
     { name: OURS, prepare: () => warmThreadPool(TINY_JOB_URL, tinyWarmupJobs) },
     ...peers.map((peer) => peerContender(peer, "tiny", tinyWarmupJobs)),
+    {
+      name: OURS_SHARED,
+      prepare: () => warmThreadPool(TINY_JOB_URL, tinyWarmupJobs, SHARED),
+    },
+    ...sharedPeers.map((peer) => peerContender(peer, "tiny", tinyWarmupJobs)),
     {
       name: ROUND_TRIP,
       prepare: () =>
@@ -344,16 +362,20 @@ async function measure(
 }
 
 /**
- * A thread pool with both threads up, warmed by `warmupJobs` written to
- * its own streams, which are then released for the timed pipe.
+ * A thread pool with both threads up, each shared by `jobsPerThread`
+ * workers, warmed by `warmupJobs` written to its own streams, which are
+ * then released for the timed pipe.
  */
 async function warmThreadPool(
   moduleUrl: URL,
   warmupJobs: readonly number[],
+  jobsPerThread = 1,
 ): Promise<Prepared> {
+  const workers = THREADS * jobsPerThread;
   const pool = autoScale<number, number>(moduleUrl, {
-    minWorkers: THREADS,
-    maxWorkers: THREADS,
+    minWorkers: workers,
+    maxWorkers: workers,
+    jobsPerThread,
   });
   const writer = pool.writable.getWriter();
   const reader = pool.readable.getReader();
@@ -366,24 +388,25 @@ async function warmThreadPool(
   reader.releaseLock();
   return {
     run: (jobs) => pipeAll(pool, jobs),
-    close: () => closeThreadPool(pool),
+    close: () => closeThreadPool(pool, workers),
   };
 }
 
 /**
  * Waits for a thread pool to end and checks that it kept its bounds and
- * left no thread behind.
+ * left no worker behind (the OS thread counts show any thread left).
  *
  * @throws {Error} It did not.
  */
 async function closeThreadPool(
   pool: AutoScaleStream<number, number>,
+  maxWorkers = THREADS,
 ): Promise<void> {
   await pool.closed;
   const { workers, peakWorkers } = pool.stats();
-  if (workers !== 0 || peakWorkers > THREADS) {
+  if (workers !== 0 || peakWorkers > maxWorkers) {
     throw new Error(
-      `Bench run failed: the thread pool ended with ${workers} threads after a peak of ${peakWorkers}`,
+      `Bench run failed: the thread pool ended with ${workers} workers after a peak of ${peakWorkers}`,
     );
   }
 }

@@ -7,7 +7,11 @@
  * @module
  */
 
-import { autoScale, type SettledResult } from "../mod.ts";
+import {
+  autoScale,
+  type AutoScaleOptions,
+  type SettledResult,
+} from "../mod.ts";
 import { collect, range, settle, sleep, waitFor } from "../tests/_helpers.ts";
 
 /** A job for `jobs.js`. */
@@ -62,6 +66,7 @@ export type PlainRecord =
 export interface Scenarios {
   inThreadPool(): Promise<InThreadReport>;
   threadPool(): Promise<ThreadPoolReport>;
+  sharedThreadPool(): Promise<ThreadPoolReport>;
   abortThreadPool(): Promise<AbortReport>;
   throwingThreadJob(): Promise<PlainRecord[]>;
 }
@@ -91,29 +96,12 @@ const scenarios: Scenarios = {
     };
   },
 
-  async threadPool(): Promise<ThreadPoolReport> {
-    const primes = range(12).map((i): Job => ({
-      kind: "primes",
-      below: 100_000 + i,
-    }));
-    // The last job asks where it runs.
-    const jobs: Job[] = [...primes, { kind: "where" }];
-    const pool = autoScale<Job, unknown>(JOBS, { ordered: true });
-    const results = await collect(streamOf(jobs).pipeThrough(pool));
-    await pool.closed;
-    const stats = pool.stats();
-    const { default: work } = await import(JOBS.href) as JobsModule;
-    const signal = new AbortController().signal;
-    const expected = await Promise.all(
-      jobs.map((job) => work(job, { signal })),
-    );
-    return {
-      results,
-      expected,
-      hardwareConcurrency: navigator.hardwareConcurrency,
-      peakWorkers: stats.peakWorkers,
-      workersAfter: stats.workers,
-    };
+  threadPool(): Promise<ThreadPoolReport> {
+    return runThreadPool({ ordered: true });
+  },
+
+  sharedThreadPool(): Promise<ThreadPoolReport> {
+    return runThreadPool({ ordered: true, maxWorkers: 4, jobsPerThread: 2 });
   },
 
   async abortThreadPool(): Promise<AbortReport> {
@@ -174,6 +162,36 @@ const runScenario: RunScenario = async (name) => {
   }
 };
 (globalThis as { runScenario?: RunScenario }).runScenario = runScenario;
+
+/**
+ * Runs CPU jobs, then one that asks where it runs, through a thread pool
+ * with `options`, and compares the results with the module run here.
+ */
+async function runThreadPool(
+  options: AutoScaleOptions<Job, never> & { settled?: false },
+): Promise<ThreadPoolReport> {
+  const primes = range(12).map((i): Job => ({
+    kind: "primes",
+    below: 100_000 + i,
+  }));
+  const jobs: Job[] = [...primes, { kind: "where" }];
+  const pool = autoScale<Job, unknown>(JOBS, options);
+  const results = await collect(streamOf(jobs).pipeThrough(pool));
+  await pool.closed;
+  const stats = pool.stats();
+  const { default: work } = await import(JOBS.href) as JobsModule;
+  const signal = new AbortController().signal;
+  const expected = await Promise.all(
+    jobs.map((job) => work(job, { signal })),
+  );
+  return {
+    results,
+    expected,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    peakWorkers: stats.peakWorkers,
+    workersAfter: stats.workers,
+  };
+}
 
 /** A stream over `items`: Chromium has no `ReadableStream.from` yet. */
 function streamOf<T>(items: readonly T[]): ReadableStream<T> {

@@ -1,8 +1,10 @@
 /**
  * Tiny jobs on worker threads, one by one and in batches: counting the
  * words of 20,000 short lines. Every job costs a message round trip
- * between threads, which takes far longer than counting a line's words,
- * so the second pipeline groups 500 lines into each job and spreads the
+ * between threads, which takes far longer than counting a line's words.
+ * The second pipeline lets four workers share each thread
+ * (`jobsPerThread`), so that a thread has its next line at hand as it
+ * finishes one; the third groups 500 lines into each job and spreads the
  * counts out again after the pool: the same results, a round trip per
  * 500 lines instead of one per line.
  *
@@ -59,6 +61,15 @@ const oneLineJobs = autoScale<string, number>(
 const oneByOne = await sum(ReadableStream.from(LINES).pipeThrough(oneLineJobs));
 await oneLineJobs.closed;
 
+const sharedThreads = autoScale<string, number>(
+  new URL("./word_count.ts", import.meta.url),
+  { jobsPerThread: 4 },
+);
+const shared = await sum(
+  ReadableStream.from(LINES).pipeThrough(sharedThreads),
+);
+await sharedThreads.closed;
+
 const batchJobs = autoScale<string[], number[]>(
   new URL("./word_counts.ts", import.meta.url),
 );
@@ -72,9 +83,10 @@ await batchJobs.closed;
 
 console.log(
   `one line per job: ${oneByOne.ms.toFixed(0)} ms; ` +
+    `the same, four jobs per thread: ${shared.ms.toFixed(0)} ms; ` +
     `${LINES_PER_JOB} lines per job: ${batched.ms.toFixed(0)} ms`,
 );
-if (oneByOne.words !== batched.words) {
+if (oneByOne.words !== batched.words || shared.words !== batched.words) {
   console.error("the batches counted differently");
   Deno.exit(1);
 }

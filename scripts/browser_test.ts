@@ -94,6 +94,27 @@ const checks: Check[] = [
     },
   },
   {
+    name: "with jobsPerThread 2, four workers share two Web Worker threads",
+    async run(page, threads) {
+      const report = await scenario(page, "sharedThreadPool");
+      assert.deepEqual(
+        report.results.slice(0, -1),
+        report.expected.slice(0, -1),
+      );
+      assert.equal(report.results.at(-1), true, "the last job ran in a thread");
+      assert.ok(
+        report.peakWorkers >= 1 && report.peakWorkers <= 4,
+        `peakWorkers ${report.peakWorkers} outside 1..4`,
+      );
+      assert.ok(
+        threads.started >= 1 && threads.started <= 2,
+        `the browser saw ${threads.started} worker threads`,
+      );
+      assert.equal(report.workersAfter, 0);
+      await waitForNoThreads(page);
+    },
+  },
+  {
     name: "aborting a thread pool mid-run closes the results and ends threads",
     async run(page, threads) {
       const report = await scenario(page, "abortThreadPool");

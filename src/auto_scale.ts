@@ -417,7 +417,8 @@ export function autoScale<I, O, R = unknown>(
  * module can be imported and tested directly. Jobs and results are
  * structured-cloned (see `transfer`); a thread that dies fails the job it
  * held and is replaced; `maxWorkers` defaults to
- * `navigator.hardwareConcurrency`.
+ * `navigator.hardwareConcurrency`. Each thread runs one job at a time
+ * unless `jobsPerThread` lets workers share it, which suits many tiny jobs.
  *
  * @example Square numbers on two threads
  * ```ts
@@ -444,6 +445,14 @@ export function autoScale<I, O>(
   moduleUrl: URL | string,
   options?: AutoScaleOptions<I, never> & { settled?: false },
 ): AutoScaleStream<I, O>;
+/**
+ * Makes a pool whose jobs run in worker threads and whose `settled` is only
+ * known at run time; see above.
+ */
+export function autoScale<I, O>(
+  moduleUrl: URL | string,
+  options?: AutoScaleOptions<I, never>,
+): AutoScaleStream<I, O | SettledResult<I, O>>;
 // The overloads above are the public types. This signature only has to
 // admit them all, and the resource type is invariant in the options, so it
 // takes anything; the constructor checks what it gets.

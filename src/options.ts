@@ -26,8 +26,8 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
   minWorkers?: number;
   /**
    * The most workers that run at the same time.
-   * @default {8} (`navigator.hardwareConcurrency` for threads; or
-   * `minWorkers`, when that is larger)
+   * @default {8} (`navigator.hardwareConcurrency` times `jobsPerThread`
+   * for threads; or `minWorkers`, when that is larger)
    */
   maxWorkers?: number;
   /**
@@ -92,6 +92,21 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
    * always copied.
    */
   transfer?: (job: I) => Transferable[];
+  /**
+   * With a module URL as the work: how many of the pool's workers may share
+   * one thread, each with a job in it. Above 1, workers take a thread each
+   * until there are `maxWorkers / jobsPerThread` threads, and beyond that
+   * share them, up to this many on each; a job goes to the least loaded
+   * thread. A thread then has its next job at hand as it finishes one,
+   * instead of idling for a message round trip, which is most of what a
+   * tiny job costs; async jobs in one thread run concurrently.
+   *
+   * The price: a job may wait in its thread behind another, and its
+   * `timeout` counts the wait; and a job given up at its timeout ends its
+   * thread, which fails the other jobs in it as a dying thread would.
+   * @default {1}
+   */
+  jobsPerThread?: number;
   /**
    * Jobs with the same key run one at a time, in arrival order (a retried
    * job keeps its key busy); jobs with different keys run in parallel. A
@@ -355,7 +370,13 @@ function checkBounds(
   }
 }
 
-function optionalCount(
+/**
+ * A count of at least `least`, if given.
+ *
+ * @throws {TypeError} It is not a number.
+ * @throws {RangeError} It is not an integer >= `least`.
+ */
+export function optionalCount(
   action: string,
   name: string,
   value: unknown,

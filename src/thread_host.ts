@@ -5,9 +5,9 @@
  * or loaded in a browser: the thread only imports the user's module, by its
  * absolute URL.
  *
- * Protocol, main to thread: `init` (the module URL and the pool's worker
- * id), `run` (a job and its attempt) and
- * `abort` (a job's signal aborted). Thread to main: `ready` or
+ * Protocol, main to thread: `init` (the module URL), `run` (a job, its
+ * attempt and the id of the pool's worker that runs it; workers may share
+ * a thread) and `abort` (a job's signal aborted). Thread to main: `ready` or
  * `init-failed`, `done` or `failed` per job, and `closing` when the job
  * calls `self.close()`. Errors cross as plain records, since not every
  * runtime can clone an `Error`.
@@ -17,8 +17,14 @@
 /** Runs in the thread. Must not refer to anything outside itself. */
 function threadMain(): void {
   type Message =
-    | { type: "init"; url: string; workerId: number }
-    | { type: "run"; id: number; job: unknown; attempt: number }
+    | { type: "init"; url: string }
+    | {
+      type: "run";
+      id: number;
+      job: unknown;
+      attempt: number;
+      workerId: number;
+    }
     | { type: "abort"; id: number; reason: unknown };
   interface JobContext {
     readonly workerId: number;
@@ -38,7 +44,6 @@ function threadMain(): void {
   };
 
   let work: Work | undefined;
-  let workerId = 0;
 
   /** What the thread knows of a running job, for its abort. */
   interface JobState {
@@ -54,7 +59,11 @@ function threadMain(): void {
    * the calling side: most jobs never read it, and an `AbortController`
    * per job would cost more than a tiny job.
    */
-  const contextFor = (state: JobState, attempt: number): JobContext => ({
+  const contextFor = (
+    state: JobState,
+    attempt: number,
+    workerId: number,
+  ): JobContext => ({
     workerId,
     attempt,
     resource: undefined,
@@ -159,7 +168,7 @@ function threadMain(): void {
       try {
         result = (work as Work)(
           message.job,
-          contextFor(state, message.attempt),
+          contextFor(state, message.attempt, message.workerId),
         );
         // Reading `then` may throw too: that fails the job like a throw.
         isThenable =
@@ -186,7 +195,6 @@ function threadMain(): void {
       if (state !== undefined) abort(state, decode(message.reason));
       return;
     }
-    workerId = message.workerId;
     init(message.url);
   });
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { autoScale, autoScalePool } from "../mod.ts";
-import type { ThreadJob } from "./fixtures/thread_jobs.ts";
+import type { Held, ThreadJob } from "./fixtures/thread_jobs.ts";
+import { threadsWanted } from "../src/thread_group.ts";
 import { test } from "./_harness.ts";
 import { collect, range, seedFromEnv, settle, waitFor } from "./_helpers.ts";
 
@@ -209,6 +210,21 @@ test("a module URL must be absolute, and brings no setup or teardown", () => {
   );
 });
 
+test("a module URL pool whose settled is known only at run time may deliver either", async () => {
+  const settled = Math.random() < 2;
+  // That this type-checks is half the test: the output is a value or a
+  // settled record, and the code below must handle both.
+  const pool = autoScale<ThreadJob, number>(MODULE, { settled, maxWorkers: 1 });
+  const [first] = await collect(
+    ReadableStream.from([double(3)]).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.deepEqual(
+    typeof first === "number" ? first : first.status === "fulfilled" && first,
+    { job: double(3), status: "fulfilled", value: 6 },
+  );
+});
+
 test("autoScalePool() takes a module URL in place of the work function", async () => {
   const results = await collect(
     autoScalePool<ThreadJob, number>(
@@ -223,18 +239,20 @@ test("autoScalePool() takes a module URL in place of the work function", async (
 });
 
 test(
-  "threads run every job once and end cleanly at any abort moment",
+  "threads, shared or not, run every job once and end cleanly at any abort moment",
   async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 20 }),
         fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
         fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
-        async (numbers, maxWorkers, abortAfterMs) => {
+        async (numbers, maxWorkers, jobsPerThread, abortAfterMs) => {
           const controller = new AbortController();
           const pool = autoScale<ThreadJob, number>(MODULE, {
             minWorkers: 0,
             maxWorkers,
+            jobsPerThread,
             signal: controller.signal,
           });
           const timer = abortAfterMs === undefined
@@ -262,3 +280,124 @@ test(
   },
   { deadlineMs: 60_000 },
 );
+
+test("jobsPerThread puts that many workers on each thread, and their jobs run there together", async () => {
+  const jobsPerThread = 2;
+  const cores = navigator.hardwareConcurrency;
+  const pool = autoScale<ThreadJob, Held>(MODULE, {
+    minWorkers: 0,
+    jobsPerThread,
+  });
+  const jobs = range(cores * jobsPerThread * 3).map(() => ({
+    kind: "hold" as const,
+    ms: 200,
+  }));
+  const held = await collect(ReadableStream.from(jobs).pipeThrough(pool));
+  await pool.closed;
+  assert.equal(held.length, jobs.length);
+  // By default as many threads as cores, each shared by jobsPerThread.
+  assert.equal(pool.stats().peakWorkers, cores * jobsPerThread);
+  assert.equal(new Set(held.map(({ thread }) => thread)).size, cores);
+  assert.ok(held.every(({ together }) => together <= jobsPerThread));
+  assert.ok(held.some(({ together }) => together === jobsPerThread));
+  const workerIds = new Set(held.map(({ workerId }) => workerId));
+  assert.ok(workerIds.size > cores, "each job sees its own worker's id");
+  assert.equal(pool.stats().workers, 0);
+});
+
+test("with jobsPerThread, workers take a thread each before any thread is shared", async () => {
+  const pool = autoScale<ThreadJob, Held>(MODULE, {
+    minWorkers: 2,
+    maxWorkers: 4,
+    jobsPerThread: 2,
+  });
+  const held = await collect(
+    ReadableStream.from(
+      range(2).map(() => ({ kind: "hold", ms: 200 }) as const),
+    )
+      .pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.equal(new Set(held.map(({ thread }) => thread)).size, 2);
+  assert.deepEqual(held.map(({ together }) => together), [1, 1]);
+});
+
+test("a job given up at its timeout ends its thread, failing the jobs that shared it", async () => {
+  // One thread for both workers: the hanging job's and the sleeping one's.
+  const pool = autoScale<ThreadJob, unknown>(MODULE, {
+    minWorkers: 2,
+    maxWorkers: 2,
+    jobsPerThread: 2,
+    timeout: 2_000,
+    settled: true,
+  });
+  const input = new ReadableStream<ThreadJob>({
+    async start(controller) {
+      controller.enqueue({ kind: "hang" });
+      // Well inside the hanging job's timeout, and far from its own.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      controller.enqueue({ kind: "hold", ms: 60_000 });
+      controller.close();
+    },
+  });
+  const records = await collect(input.pipeThrough(pool));
+  await pool.closed;
+  const [hang, hold] = records;
+  assert.equal(hang.status, "rejected");
+  assert.equal((hang as { reason: Error }).reason.name, "TimeoutError");
+  assert.equal(hold.status, "rejected");
+  assert.equal(
+    (hold as { reason: Error }).reason.message,
+    "The worker thread was terminated: a job in it timed out",
+  );
+  assert.equal(pool.stats().timedOut, 1);
+});
+
+test("jobsPerThread must be an integer >= 1, and needs a module URL", () => {
+  assert.throws(
+    () => autoScale(MODULE, { jobsPerThread: 0 }),
+    new RangeError(
+      'Cannot create pool: "jobsPerThread" must be an integer >= 1, received 0',
+    ),
+  );
+  assert.throws(
+    () => autoScale(MODULE, { jobsPerThread: 1.5 }),
+    new RangeError(
+      'Cannot create pool: "jobsPerThread" must be an integer >= 1, received 1.5',
+    ),
+  );
+  assert.throws(
+    () => autoScale(MODULE, { jobsPerThread: "2" as never }),
+    new TypeError(
+      'Cannot create pool: "jobsPerThread" must be a number, received "2"',
+    ),
+  );
+  assert.throws(
+    () => autoScale((n: number) => n, { jobsPerThread: 2 }),
+    /^TypeError: Cannot create pool: "jobsPerThread" needs a module URL as "work", received /,
+  );
+});
+
+test("threads wanted: one per worker up to the spread, then shared, never more than workers", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 200 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 64 }),
+      (workers, jobsPerThread, spread) => {
+        const threads = threadsWanted(workers, jobsPerThread, spread);
+        assert.ok(threads <= workers);
+        assert.ok(threads * jobsPerThread >= workers, "no thread overfull");
+        if (workers <= spread) assert.equal(threads, workers);
+        else {
+          assert.equal(
+            threads,
+            Math.max(spread, Math.ceil(workers / jobsPerThread)),
+          );
+        }
+        assert.ok(threadsWanted(workers + 1, jobsPerThread, spread) >= threads);
+      },
+    ),
+    { seed: seedFromEnv() },
+  );
+});

@@ -1,0 +1,245 @@
+/**
+ * One worker thread running the user's module, and the calling side of the
+ * protocol that `thread_host.ts` speaks inside it.
+ * @module
+ */
+
+import { RunningJobContext } from "./job_context.ts";
+import { threadHostUrl } from "./thread_host.ts";
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** Whose job it is, so that a job given up can be found. */
+  context: RunningJobContext;
+}
+
+type ThreadMessage =
+  | { type: "ready" }
+  | { type: "init-failed"; error: unknown }
+  | { type: "done"; id: number; value: unknown }
+  | { type: "failed"; id: number; error: unknown }
+  | { type: "closing" };
+
+type Outgoing = [message: unknown, transfer: Transferable[] | undefined];
+
+/**
+ * One worker thread running the user's module. It may hold several jobs at
+ * once. If it dies (an uncaught error, `self.close()`), the jobs it held
+ * fail with an error that says so, and the next job starts a fresh thread.
+ */
+export class WorkerThread {
+  #moduleUrl: string;
+  #onIdle: (thread: WorkerThread) => void;
+  #worker: Worker | undefined;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  /** Set while the thread loads the module. */
+  #starting: Promise<void> | undefined;
+  #ready: { resolve(): void; reject(error: unknown): void } | undefined;
+  /** Messages that wait for the module to load. */
+  #outbox: Outgoing[] = [];
+
+  /**
+   * Starts a thread and loads the module at `moduleUrl` in it.
+   *
+   * @param onIdle Called each time the last job the thread held settles.
+   */
+  constructor(moduleUrl: string, onIdle: (thread: WorkerThread) => void) {
+    this.#moduleUrl = moduleUrl;
+    this.#onIdle = onIdle;
+    this.#spawn();
+  }
+
+  /**
+   * Settles once the module has loaded, or rejects if it could not. Jobs
+   * may be given before then: they wait.
+   */
+  get started(): Promise<void> {
+    return this.#starting ?? Promise.resolve();
+  }
+
+  /** Jobs given and not settled, including the ones that wait for a start. */
+  get load(): number {
+    return this.#pending.size;
+  }
+
+  /** Whether the thread died or was terminated and has not restarted. */
+  get dead(): boolean {
+    return this.#worker === undefined;
+  }
+
+  /** Whether the job whose context this is still runs here. */
+  holds(context: RunningJobContext): boolean {
+    for (const pending of this.#pending.values()) {
+      if (pending.context === context) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs one job in the thread, restarting the thread first if it died;
+   * an abort of its context reaches the job there.
+   *
+   * Kept lean on purpose: for tiny jobs this is most of what the pool adds
+   * to the message round trip, so it makes no promise of its own beyond
+   * the one it returns, no signal, and no message but the job.
+   */
+  run(
+    job: unknown,
+    context: RunningJobContext,
+    workerId: number,
+    transfer: Transferable[] | undefined,
+  ): Promise<unknown> {
+    if (this.#worker === undefined) this.#spawn();
+    const id = this.#nextId++;
+    const promise = new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, context });
+    });
+    this.#send(
+      { type: "run", id, job, attempt: context.attempt, workerId },
+      transfer === undefined || transfer.length === 0 ? undefined : transfer,
+    );
+    RunningJobContext.onAbort(context, (reason) => {
+      // The job may have settled already; the thread ignores stale ids.
+      if (this.#worker !== undefined) {
+        this.#send({ type: "abort", id, reason: encode(reason) }, undefined);
+      }
+    });
+    return promise;
+  }
+
+  /**
+   * Ends the thread at once, whatever it is doing; the jobs it held fail
+   * with `reason`. A later job starts a fresh one.
+   */
+  terminate(reason = "The worker thread was terminated"): void {
+    this.#die(new Error(reason));
+  }
+
+  /** Posts now, or once the module has loaded: a job must not beat it. */
+  #send(message: unknown, transfer: Transferable[] | undefined): void {
+    if (this.#starting !== undefined) {
+      this.#outbox.push([message, transfer]);
+    } else if (transfer === undefined) {
+      (this.#worker as Worker).postMessage(message);
+    } else (this.#worker as Worker).postMessage(message, transfer);
+  }
+
+  #spawn(): void {
+    const worker = new Worker(threadHostUrl(), { type: "module" });
+    this.#worker = worker;
+    worker.addEventListener("message", (event: MessageEvent) => {
+      this.#onMessage(event.data as ThreadMessage);
+    });
+    worker.addEventListener("error", (event: ErrorEvent) => {
+      // Handled here: unhandled, it would end the whole process.
+      event.preventDefault();
+      // A browser that refuses to start the thread says nothing more; the
+      // usual cause is a Content-Security-Policy without blob: workers.
+      const detail = event.message ||
+        "no details (a Content-Security-Policy must allow blob: in worker-src)";
+      this.#die(new Error(`The worker thread died: ${detail}`));
+    });
+    // Bun fires this when a thread ends; one that ends unasked died.
+    worker.addEventListener("close", () => {
+      if (this.#worker === worker) {
+        this.#die(new Error("The worker thread exited"));
+      }
+    });
+    worker.addEventListener("messageerror", () => {
+      this.#die(
+        new Error("The worker thread sent a message that could not be read"),
+      );
+    });
+    this.#starting = new Promise((resolve, reject) => {
+      this.#ready = { resolve, reject };
+    });
+    // Whoever waits for the start sees a failure; nobody need.
+    this.#starting.catch(() => {});
+    worker.postMessage({ type: "init", url: this.#moduleUrl });
+  }
+
+  #onMessage(message: ThreadMessage): void {
+    switch (message.type) {
+      case "ready":
+        this.#started();
+        return;
+      case "init-failed":
+        this.#die(
+          new Error(`Cannot load the module ${this.#moduleUrl} in a worker`, {
+            cause: decode(message.error),
+          }),
+        );
+        return;
+      case "done":
+        this.#settled(message.id)?.resolve(message.value);
+        if (this.#pending.size === 0) this.#onIdle(this);
+        return;
+      case "failed":
+        this.#settled(message.id)?.reject(decode(message.error));
+        if (this.#pending.size === 0) this.#onIdle(this);
+        return;
+      case "closing":
+        this.#die(new Error("The worker thread closed itself"));
+        return;
+    }
+  }
+
+  #started(): void {
+    this.#ready?.resolve();
+    this.#ready = undefined;
+    this.#starting = undefined;
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const [message, transfer] of outbox) this.#send(message, transfer);
+  }
+
+  /** Takes the job `id` out of the pending ones, if it is still there. */
+  #settled(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    return pending;
+  }
+
+  /** Terminates the thread and fails whatever waited on it. */
+  #die(error: Error): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#ready?.reject(error);
+    this.#ready = undefined;
+    this.#starting = undefined;
+    this.#outbox = [];
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { reject } of pending) reject(error);
+  }
+}
+
+// The thread's own copies of these live in `thread_host.ts`, which must be
+// self-contained: errors cross threads as plain records.
+function encode(reason: unknown): unknown {
+  if (!(reason instanceof Error)) return reason;
+  return {
+    thrownError: true,
+    name: reason.name,
+    message: reason.message,
+    stack: reason.stack,
+  };
+}
+
+function decode(error: unknown): unknown {
+  const record = error as
+    | { thrownError?: boolean; name: string; message: string; stack?: string }
+    | null;
+  if (typeof record !== "object" || record === null || !record.thrownError) {
+    return error;
+  }
+  const decoded = record.name === "TimeoutError" || record.name === "AbortError"
+    ? new DOMException(record.message, record.name)
+    : Object.assign(new Error(record.message), { name: record.name });
+  if (record.stack !== undefined) {
+    Object.defineProperty(decoded, "stack", { value: record.stack });
+  }
+  return decoded;
+}
