@@ -779,12 +779,24 @@ export class Controller<I, O> {
     } else {
       // The slot goes to a fresh worker at once, so the count does not
       // change; the old one is torn down now, even if its job runs on,
-      // ignoring its signal.
+      // ignoring its signal. The failure is booked before the fresh worker
+      // starts: a setup that finishes at once makes it idle and pumps, and
+      // with nothing else left that pump would end the pool while this
+      // job's retry or record is still on its way.
       this.#removeWorker(worker);
       const replacement = this.#createWorker();
       this.#workers.add(replacement);
-      this.#launch(replacement);
       this.#onFailure(job, seq, attempt, key, error);
+      if (this.#ending === undefined) {
+        this.#launch(replacement);
+        // Without a setup it is idle now, with jobs perhaps waiting.
+        this.#pump();
+      } else {
+        // The failure ended the pool: the fresh worker never starts.
+        this.#workers.delete(replacement);
+        this.#emit(this.#workers.size + 1, this.#workers.size, "shutdown");
+        this.#maybeFinish();
+      }
     }
     // Last, once the pool is consistent: the job's abort listeners run
     // synchronously and may call back into the pool.

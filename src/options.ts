@@ -99,7 +99,9 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
    * share them, up to this many on each; a job goes to the least loaded
    * thread. A thread then has its next job at hand as it finishes one,
    * instead of idling for a message round trip, which is most of what a
-   * tiny job costs; async jobs in one thread run concurrently.
+   * tiny job costs; async jobs in one thread run concurrently. That thread
+   * count comes from `maxWorkers` as the pool is made: workers that
+   * `resize()` adds beyond it share threads.
    *
    * The price: a job may wait in its thread behind another, and its
    * `timeout` counts the wait; and a job given up at its timeout ends its

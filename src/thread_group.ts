@@ -156,12 +156,14 @@ export class ThreadGroup {
     }
     for (let i = this.#threads.length - 1; i >= 0 && extra > 0; i--) {
       const thread = this.#threads[i];
-      if (thread.load === 0) {
+      // A thread starting with no job is one a joining worker waits for.
+      if (thread.load === 0 && !thread.starting) {
         this.#remove(thread);
         extra--;
       }
     }
-    // Any left are busy with other workers' jobs: each goes when idle.
+    // Any left are busy with other workers' jobs, or starting: each goes
+    // when it idles.
   }
 
   #onIdle(): void {

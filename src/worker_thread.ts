@@ -64,6 +64,11 @@ export class WorkerThread {
     return this.#pending.size;
   }
 
+  /** Whether the thread is loading the module. */
+  get starting(): boolean {
+    return this.#starting !== undefined;
+  }
+
   /** Whether the thread died or was terminated and has not restarted. */
   get dead(): boolean {
     return this.#worker === undefined;

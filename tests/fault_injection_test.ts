@@ -99,6 +99,9 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
     { nil: undefined },
   ),
   settled: fc.boolean(),
+  // A synchronous setup readies a fresh worker inside the step that made
+  // it, an async one a turn later: each orders the pool's steps its way.
+  setup: fc.constantFrom(undefined, "sync", "async"),
   readPausesMs: fc.array(fc.constantFrom(0, 0, 1, 3), { maxLength: 4 }),
   cancelAfterReads: sometimes(fc.nat(12)),
   sourceErrorAt: sometimes(fc.nat(24)),
@@ -128,6 +131,11 @@ const scenarios: fc.Arbitrary<Scenario> = fc.record({
       timeout,
       retry: raw.retry,
       settled: raw.settled,
+      setup: raw.setup === undefined
+        ? undefined
+        : raw.setup === "sync"
+        ? (workerId: number) => workerId
+        : (workerId: number) => Promise.resolve(workerId),
     },
     readPausesMs: raw.readPausesMs,
     cancelAfterReads: raw.cancelAfterReads,

@@ -401,3 +401,70 @@ test("threads wanted: one per worker up to the spread, then shared, never more t
     { seed: seedFromEnv() },
   );
 });
+
+test(
+  "shared threads settle every job exactly once while threads end, throw and time out",
+  async () => {
+    // Threads end themselves with close(): an uncaught error would do the
+    // same, but Deno prints each one, which would bury the test's output.
+    const kinds = ["double", "double", "throw", "close", "spin"] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...kinds), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        async (picked, maxWorkers, jobsPerThread, attempts) => {
+          const jobs = picked.map((kind, n): ThreadJob =>
+            kind === "double"
+              ? double(n)
+              : kind === "throw"
+              ? { kind: "throw", message: `job ${n}` }
+              : kind === "spin"
+              ? { kind: "spin", ms: 60_000 }
+              : { kind: "close" }
+          );
+          const pool = autoScale<ThreadJob, number>(MODULE, {
+            minWorkers: 0,
+            maxWorkers,
+            jobsPerThread,
+            settled: true,
+            timeout: 300,
+            retry: { attempts, delay: 0 },
+          });
+          const records = await collect(
+            ReadableStream.from(jobs).pipeThrough(pool),
+          );
+          await pool.closed;
+          // One record per job, each job once.
+          assert.equal(records.length, jobs.length);
+          assert.equal(
+            new Set(records.map(({ job }) => job)).size,
+            jobs.length,
+          );
+          for (const record of records) {
+            if (record.status === "fulfilled") {
+              const job = record.job as { kind: "double"; n: number };
+              assert.equal(job.kind, "double");
+              assert.equal(record.value, job.n * 2);
+            } else {
+              assert.notEqual((record.job as ThreadJob).kind, undefined);
+            }
+          }
+          // A job that cannot succeed never does.
+          for (const record of records) {
+            if ((record.job as ThreadJob).kind !== "double") {
+              assert.equal(record.status, "rejected");
+            }
+          }
+          const stats = pool.stats();
+          assert.equal(stats.workers, 0);
+          assert.equal(stats.completed + stats.failed, stats.accepted);
+          assert.deepEqual(pool.unfinished(), []);
+        },
+      ),
+      { numRuns: 8, seed: seedFromEnv() },
+    );
+  },
+  { deadlineMs: 120_000 },
+);

@@ -130,3 +130,40 @@ test("a timeout uses one timer, cleared once the pool ends", async () => {
   // Deno's op sanitizer fails this test if a timer were left behind.
   await pool.closed;
 });
+
+test("the last job given up at its timeout is delivered before the output closes, with a synchronous setup", async () => {
+  // The fresh worker that takes the slot sets up at once; the pool must not
+  // take the moment for the end of its work and close before the failure.
+  const pool = autoScale((_n: number) => new Promise<number>(() => {}), {
+    maxWorkers: 1,
+    timeout: 20,
+    settled: true,
+    setup: () => "resource",
+  });
+  const records = await collect(ReadableStream.from([1]).pipeThrough(pool));
+  await pool.closed;
+  assert.equal(records.length, 1);
+  assert.equal(records[0].status, "rejected");
+  assert.equal(
+    (records[0] as { reason: DOMException }).reason.name,
+    "TimeoutError",
+  );
+  assert.equal(pool.stats().workers, 0);
+});
+
+test("a retry after the last job's timeout runs before the pool ends, with a synchronous setup", async () => {
+  let calls = 0;
+  const pool = autoScale((n: number) => {
+    calls++;
+    return calls === 1 ? new Promise<number>(() => {}) : n * 2;
+  }, {
+    maxWorkers: 1,
+    timeout: 20,
+    retry: { attempts: 2, delay: 0 },
+    setup: () => "resource",
+  });
+  const results = await collect(ReadableStream.from([4]).pipeThrough(pool));
+  await pool.closed;
+  assert.deepEqual(results, [8]);
+  assert.equal(pool.stats().workers, 0);
+});
