@@ -53,6 +53,17 @@ export interface AbortReport {
   readonly busyAfter: number;
 }
 
+/** What thread pools did under a policy that forbids `blob:` workers. */
+export interface StrictPageReport {
+  /** How the pool on the built-in host failed, causes included. */
+  readonly refused: string;
+  /** The pool on the served host's results, in input order. */
+  readonly results: unknown[];
+  /** The module's default export run on the page's own thread, per job. */
+  readonly expected: unknown[];
+  readonly workersAfter: number;
+}
+
 /** A settled record with its reason reduced to what crosses to the runner. */
 export type PlainRecord =
   | { job: Job; status: "fulfilled"; value: unknown }
@@ -69,6 +80,7 @@ export interface Scenarios {
   sharedThreadPool(): Promise<ThreadPoolReport>;
   abortThreadPool(): Promise<AbortReport>;
   throwingThreadJob(): Promise<PlainRecord[]>;
+  strictPageThreadPool(): Promise<StrictPageReport>;
 }
 
 type JobsModule = {
@@ -128,6 +140,32 @@ const scenarios: Scenarios = {
       unfinished: pool.unfinished().length,
       workersAfter: stats.workers,
       busyAfter: stats.busy,
+    };
+  },
+
+  async strictPageThreadPool(): Promise<StrictPageReport> {
+    const jobs = range(6).map((i): Job => ({
+      kind: "primes",
+      below: 1_000 + i,
+    }));
+    const blocked = autoScale<Job, unknown>(JOBS, { maxWorkers: 1 });
+    const { error } = await settle(streamOf(jobs).pipeThrough(blocked));
+    await blocked.closed;
+    const pool = autoScale<Job, unknown>(JOBS, {
+      ordered: true,
+      maxWorkers: 2,
+      // Served beside the bundle, from the page's own origin.
+      threadHost: new URL("./host.js", import.meta.url),
+    });
+    const results = await collect(streamOf(jobs).pipeThrough(pool));
+    await pool.closed;
+    const { default: work } = await import(JOBS.href) as JobsModule;
+    const signal = new AbortController().signal;
+    return {
+      refused: explain(error),
+      results,
+      expected: await Promise.all(jobs.map((job) => work(job, { signal }))),
+      workersAfter: pool.stats().workers,
     };
   },
 

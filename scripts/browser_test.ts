@@ -27,6 +27,8 @@ import type {
 /** One named check against a fresh page. */
 interface Check {
   readonly name: string;
+  /** The page to open; `/` unless named. */
+  readonly path?: string;
   run(page: Page, threads: ThreadLog): Promise<void>;
 }
 
@@ -52,6 +54,8 @@ const CHECK_DEADLINE_MS = 30_000;
 const THREADS_GONE_DEADLINE_MS = 5_000;
 
 const root = new URL("../", import.meta.url);
+// What a strict site sends: workers only from its own origin, no blob:.
+const STRICT_POLICY = "worker-src 'self'";
 const denoBin = new URL("node_modules/.bin/deno", root).pathname;
 
 const checks: Check[] = [
@@ -151,6 +155,19 @@ const checks: Check[] = [
       await waitForNoThreads(page);
     },
   },
+  {
+    name:
+      `under "${STRICT_POLICY}", threads start from a served threadHost where the built-in blob host is refused`,
+    path: "/strict",
+    async run(page) {
+      const report = await scenario(page, "strictPageThreadPool");
+      assert.match(report.refused, /^Cannot start worker 1: /);
+      assert.match(report.refused, /Content-Security-Policy.*threadHost/);
+      assert.deepEqual(report.results, report.expected);
+      assert.equal(report.workersAfter, 0);
+      await waitForNoThreads(page);
+    },
+  },
 ];
 
 if (!await isFile(CHROMIUM)) {
@@ -178,10 +195,17 @@ let failed = 0;
 try {
   const started = performance.now();
   await bundle(new URL("browser/page.ts", root).pathname, `${tmp}/page.js`);
+  await bundle(new URL("thread_host.ts", root).pathname, `${tmp}/host.js`);
+  const index = new URL("browser/index.html", root).pathname;
   server = serve({
-    "/": [new URL("browser/index.html", root).pathname, "text/html"],
-    "/page.js": [`${tmp}/page.js`, "text/javascript"],
-    "/jobs.js": [new URL("browser/jobs.js", root).pathname, "text/javascript"],
+    "/": { path: index, type: "text/html" },
+    "/strict": { path: index, type: "text/html", policy: STRICT_POLICY },
+    "/page.js": { path: `${tmp}/page.js`, type: "text/javascript" },
+    "/host.js": { path: `${tmp}/host.js`, type: "text/javascript" },
+    "/jobs.js": {
+      path: new URL("browser/jobs.js", root).pathname,
+      type: "text/javascript",
+    },
   });
   const origin = `http://127.0.0.1:${server.addr.port}`;
   context = await chromium.launchPersistentContext(`${tmp}/profile`, {
@@ -241,7 +265,7 @@ async function runCheck(
   try {
     await withDeadline(
       (async () => {
-        await page.goto(`${origin}/`);
+        await page.goto(`${origin}${check.path ?? "/"}`);
         await page.waitForFunction(() => "runScenario" in globalThis);
         await check.run(page, threads);
       })(),
@@ -308,18 +332,28 @@ async function bundle(entry: string, output: string): Promise<void> {
   }
 }
 
-/** Serves each path's file with its content type; anything else is 404. */
-function serve(
-  files: Record<string, [path: string, contentType: string]>,
-): Deno.HttpServer<Deno.NetAddr> {
+/** A file to serve, and the Content-Security-Policy to send with it. */
+interface Served {
+  readonly path: string;
+  readonly type: string;
+  readonly policy?: string;
+}
+
+/** Serves each path's file as it says; anything else is 404. */
+function serve(files: Record<string, Served>): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (
     request,
   ) => {
     const file = files[new URL(request.url).pathname];
     if (file === undefined) return new Response("Not found", { status: 404 });
-    return new Response(await Deno.readFile(file[0]), {
-      headers: { "content-type": file[1], "cache-control": "no-store" },
+    const headers = new Headers({
+      "content-type": file.type,
+      "cache-control": "no-store",
     });
+    if (file.policy !== undefined) {
+      headers.set("content-security-policy", file.policy);
+    }
+    return new Response(await Deno.readFile(file.path), { headers });
   });
 }
 

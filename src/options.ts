@@ -110,6 +110,16 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
    */
   jobsPerThread?: number;
   /**
+   * With a module URL as the work: the module each thread starts from, in
+   * place of the built-in one, which is served from a `blob:` URL so that
+   * nothing has to be served beside the package. A page whose
+   * Content-Security-Policy forbids `blob:` workers bundles this package's
+   * `thread-host` module, serves it from its own origin and names it here.
+   * Absolute, like the work's URL.
+   * @default {undefined} (the built-in host, from a `blob:` URL)
+   */
+  threadHost?: URL | string;
+  /**
    * Jobs with the same key run one at a time, in arrival order (a retried
    * job keeps its key busy); jobs with different keys run in parallel. A
    * job waiting for its key does not hold back jobs with other keys, and

@@ -29,7 +29,11 @@ import {
 } from "./options.ts";
 import type { RunningJobContext } from "./job_context.ts";
 import type { Work } from "./work.ts";
-import { ThreadGroup, type ThreadLease } from "./thread_group.ts";
+import {
+  ThreadGroup,
+  type ThreadGroupOptions,
+  type ThreadLease,
+} from "./thread_group.ts";
 
 /** The work, setup and teardown that run a module's jobs in threads. */
 export interface ThreadBackend<I, O> {
@@ -39,19 +43,16 @@ export interface ThreadBackend<I, O> {
 }
 
 /**
- * Runs the default export of the module at `moduleUrl` in worker threads.
+ * Runs the default export of the module at `group.moduleUrl` in worker
+ * threads.
  *
  * @param transfer Lists what to transfer with each job instead of copying.
- * @param jobsPerThread How many workers may share a thread.
- * @param spread How many threads to run before any is shared.
  */
 export function threadBackend<I, O>(
-  moduleUrl: string,
+  group: ThreadGroupOptions,
   transfer: ((job: I) => Transferable[]) | undefined,
-  jobsPerThread: number,
-  spread: number,
 ): ThreadBackend<I, O> {
-  const group = new ThreadGroup(moduleUrl, jobsPerThread, spread);
+  const threads = new ThreadGroup(group);
   return {
     work: (job, context) =>
       // The controller makes every context a pool job sees.
@@ -60,8 +61,8 @@ export function threadBackend<I, O>(
         context as RunningJobContext,
         transfer?.(job),
       ) as Promise<O>,
-    setup: (workerId) => group.join(workerId),
-    teardown: (lease) => group.leave(lease),
+    setup: (workerId) => threads.join(workerId),
+    teardown: (lease) => threads.leave(lease),
   };
 }
 
@@ -80,7 +81,7 @@ export function chooseBackend<I, O, R>(
   options = checkOptionsObject(action, options);
   if (typeof work !== "string" && !(work instanceof URL)) {
     checkFunction(action, "work", work);
-    for (const name of ["transfer", "jobsPerThread"] as const) {
+    for (const name of ["transfer", "jobsPerThread", "threadHost"] as const) {
       if (options?.[name] !== undefined) {
         throw new TypeError(
           `${action}: "${name}" needs a module URL as "work", received ${
@@ -94,7 +95,10 @@ export function chooseBackend<I, O, R>(
       options: options as AutoScaleOptions<I, unknown>,
     };
   }
-  const moduleUrl = absoluteUrl(action, work);
+  const moduleUrl = absoluteUrl(action, "work", work);
+  const hostUrl = options?.threadHost === undefined
+    ? undefined
+    : absoluteUrl(action, "threadHost", options.threadHost);
   for (const name of ["setup", "teardown"] as const) {
     if (options?.[name] !== undefined) {
       throw new TypeError(
@@ -120,12 +124,12 @@ export function chooseBackend<I, O, R>(
     (typeof minWorkers === "number"
       ? Math.max(cores * jobsPerThread, minWorkers)
       : cores * jobsPerThread);
-  const backend = threadBackend<I, O>(
+  const backend = threadBackend<I, O>({
     moduleUrl,
-    options?.transfer,
+    hostUrl,
     jobsPerThread,
-    Math.ceil(maxWorkers / jobsPerThread),
-  );
+    spread: Math.ceil(maxWorkers / jobsPerThread),
+  }, options?.transfer);
   return {
     work: backend.work as Work<I, O, unknown>,
     options: {
@@ -144,23 +148,30 @@ export function chooseBackend<I, O, R>(
  */
 export function checkWork(action: string, work: unknown): void {
   if (typeof work === "string" || work instanceof URL) {
-    absoluteUrl(action, work);
+    absoluteUrl(action, "work", work);
   } else checkFunction(action, "work", work);
 }
 
 /**
  * A module URL, which must be absolute: a relative one would resolve
  * against this package, not against the caller.
+ *
+ * @throws {TypeError} `url` is not a URL or a string that parses as an
+ * absolute one.
  */
-function absoluteUrl(action: string, work: URL | string): string {
-  if (work instanceof URL) return work.href;
-  try {
-    return new URL(work).href;
-  } catch {
-    throw new TypeError(
-      `${action}: "work" must be a function or an absolute module URL, received ${
-        describe(work)
-      }`,
-    );
+function absoluteUrl(action: string, name: string, url: unknown): string {
+  if (url instanceof URL) return url.href;
+  if (typeof url === "string") {
+    try {
+      return new URL(url).href;
+    } catch {
+      // Refused below, with the rest.
+    }
   }
+  const expected = name === "work"
+    ? "a function or an absolute module URL"
+    : "an absolute module URL";
+  throw new TypeError(
+    `${action}: "${name}" must be ${expected}, received ${describe(url)}`,
+  );
 }

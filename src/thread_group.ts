@@ -69,22 +69,32 @@ export class ThreadLease {
   }
 }
 
+/** Where a group's threads start from and what they load. */
+export interface ThreadGroupOptions {
+  /** The user's module, whose default export runs each job. */
+  readonly moduleUrl: string;
+  /** The thread host module; the built-in blob if undefined. */
+  readonly hostUrl: string | undefined;
+  /** How many workers may share a thread. */
+  readonly jobsPerThread: number;
+  /** How many threads to run before any is shared. */
+  readonly spread: number;
+}
+
 /** The threads that run a module's jobs for one pool. */
 export class ThreadGroup {
   readonly #moduleUrl: string;
+  readonly #hostUrl: string | undefined;
   readonly #jobsPerThread: number;
   readonly #spread: number;
   readonly #threads: WorkerThread[] = [];
   #workers = 0;
 
-  /**
-   * @param jobsPerThread How many workers may share a thread.
-   * @param spread How many threads to run before any is shared.
-   */
-  constructor(moduleUrl: string, jobsPerThread: number, spread: number) {
-    this.#moduleUrl = moduleUrl;
-    this.#jobsPerThread = jobsPerThread;
-    this.#spread = spread;
+  constructor(options: ThreadGroupOptions) {
+    this.#moduleUrl = options.moduleUrl;
+    this.#hostUrl = options.hostUrl;
+    this.#jobsPerThread = options.jobsPerThread;
+    this.#spread = options.spread;
   }
 
   /**
@@ -136,7 +146,11 @@ export class ThreadGroup {
   }
 
   #add(): WorkerThread {
-    const thread = new WorkerThread(this.#moduleUrl, () => this.#onIdle());
+    const thread = new WorkerThread(
+      this.#moduleUrl,
+      this.#hostUrl,
+      () => this.#onIdle(),
+    );
     this.#threads.push(thread);
     return thread;
   }

@@ -3,7 +3,9 @@
  * source of one self-contained function, turned into a blob URL, so that no
  * file has to be found next to the package once it is published, bundled
  * or loaded in a browser: the thread only imports the user's module, by its
- * absolute URL.
+ * absolute URL. Where a Content-Security-Policy forbids blob workers, the
+ * package's `thread-host` module runs the same function from a file the
+ * page serves (the `threadHost` option).
  *
  * Protocol, main to thread: `init` (the module URL), `run` (a job, its
  * attempt and the id of the pool's worker that runs it; workers may share
@@ -197,6 +199,14 @@ function threadMain(): void {
     }
     init(message.url);
   });
+}
+
+/**
+ * Runs the thread host in the current thread: what a host module served
+ * from the page's own origin does, in place of the blob.
+ */
+export function runThreadHost(): void {
+  threadMain();
 }
 
 let hostUrl: string | undefined;

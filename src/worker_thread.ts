@@ -30,6 +30,7 @@ type Outgoing = [message: unknown, transfer: Transferable[] | undefined];
  */
 export class WorkerThread {
   #moduleUrl: string;
+  #hostUrl: string | undefined;
   #onIdle: (thread: WorkerThread) => void;
   #worker: Worker | undefined;
   #pending = new Map<number, Pending>();
@@ -43,10 +44,17 @@ export class WorkerThread {
   /**
    * Starts a thread and loads the module at `moduleUrl` in it.
    *
+   * @param hostUrl The thread host module to start from; the built-in
+   * blob if undefined.
    * @param onIdle Called each time the last job the thread held settles.
    */
-  constructor(moduleUrl: string, onIdle: (thread: WorkerThread) => void) {
+  constructor(
+    moduleUrl: string,
+    hostUrl: string | undefined,
+    onIdle: (thread: WorkerThread) => void,
+  ) {
     this.#moduleUrl = moduleUrl;
+    this.#hostUrl = hostUrl;
     this.#onIdle = onIdle;
     this.#spawn();
   }
@@ -132,7 +140,9 @@ export class WorkerThread {
   }
 
   #spawn(): void {
-    const worker = new Worker(threadHostUrl(), { type: "module" });
+    const worker = new Worker(this.#hostUrl ?? threadHostUrl(), {
+      type: "module",
+    });
     this.#worker = worker;
     worker.addEventListener("message", (event: MessageEvent) => {
       this.#onMessage(event.data as ThreadMessage);
@@ -143,7 +153,9 @@ export class WorkerThread {
       // A browser that refuses to start the thread says nothing more; the
       // usual cause is a Content-Security-Policy without blob: workers.
       const detail = event.message ||
-        "no details (a Content-Security-Policy must allow blob: in worker-src)";
+        (this.#hostUrl === undefined
+          ? "no details (a Content-Security-Policy must allow blob: in worker-src, or the threadHost option name a host module it allows)"
+          : `no details (is ${this.#hostUrl} served, and allowed by the Content-Security-Policy?)`);
       this.#die(new Error(`The worker thread died: ${detail}`));
     });
     // Bun fires this when a thread ends; one that ends unasked died.

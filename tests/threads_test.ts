@@ -468,3 +468,59 @@ test(
   },
   { deadlineMs: 120_000 },
 );
+
+test("threadHost starts threads from the host module it names", async () => {
+  const pool = autoScale<ThreadJob, unknown>(MODULE, {
+    maxWorkers: 1,
+    threadHost: new URL("./fixtures/marked_host.ts", import.meta.url),
+  });
+  const results = await collect(
+    ReadableStream.from<ThreadJob>([
+      { kind: "global", name: "threadHostMark" },
+      double(5),
+    ]).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.deepEqual(results, ["marked_host.ts", 10]);
+});
+
+test("threadHost must be an absolute URL, and needs a module URL as the work", () => {
+  assert.throws(
+    () => autoScale(MODULE, { threadHost: "./host.js" }),
+    new TypeError(
+      'Cannot create pool: "threadHost" must be an absolute module URL, received "./host.js"',
+    ),
+  );
+  assert.throws(
+    () => autoScale(MODULE, { threadHost: 5 as never }),
+    new TypeError(
+      'Cannot create pool: "threadHost" must be an absolute module URL, received 5',
+    ),
+  );
+  assert.throws(
+    () =>
+      autoScale((n: number) => n, {
+        threadHost: new URL("./fixtures/marked_host.ts", import.meta.url),
+      }),
+    /^TypeError: Cannot create pool: "threadHost" needs a module URL as "work", received /,
+  );
+});
+
+test("a threadHost that cannot load fails the pool once, with the cause", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    minWorkers: 1,
+    maxWorkers: 1,
+    threadHost: new URL("./fixtures/missing_host.ts", import.meta.url),
+  });
+  const result = await settle(
+    ReadableStream.from(range(3).map(double)).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.equal(result.errored, true);
+  assert.match((result.error as Error).message, /^Cannot start worker 1: /);
+  assert.match(
+    ((result.error as Error).cause as Error).message,
+    /^The worker thread (died|exited)/,
+  );
+  assert.equal(pool.stats().peakWorkers, 1, "no respawning");
+});
