@@ -524,3 +524,30 @@ test("a threadHost that cannot load fails the pool once, with the cause", async 
   );
   assert.equal(pool.stats().peakWorkers, 1, "no respawning");
 });
+
+test("resizing a pool of shared threads keeps every job exactly once", async () => {
+  const pool = autoScale<ThreadJob, Held>(MODULE, {
+    minWorkers: 0,
+    maxWorkers: 2,
+    jobsPerThread: 2,
+    idleTimeout: 5,
+  });
+  const jobs = range(24).map(() => ({ kind: "hold", ms: 20 }) as const);
+  const input = new ReadableStream<ThreadJob>({
+    async start(controller) {
+      for (const [i, job] of jobs.entries()) {
+        controller.enqueue(job);
+        if (i === 6) pool.resize({ maxWorkers: 6 });
+        if (i === 14) pool.resize({ maxWorkers: 1 });
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 15));
+      }
+      controller.close();
+    },
+  });
+  const held = await collect(input.pipeThrough(pool));
+  await pool.closed;
+  assert.equal(held.length, jobs.length);
+  assert.ok(held.every(({ together }) => together <= 2));
+  assert.equal(pool.stats().workers, 0);
+  assert.ok(pool.stats().peakWorkers <= 6);
+});
