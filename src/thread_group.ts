@@ -105,7 +105,14 @@ export class ThreadGroup {
     this.#workers++;
     const lease = new ThreadLease(this, workerId);
     if (this.#threads.length >= this.#wanted()) return lease;
-    const thread = this.#add();
+    let thread: WorkerThread;
+    try {
+      thread = this.#add();
+    } catch (error) {
+      // A runtime may refuse the thread outright (a bad host URL, say).
+      this.#workers--;
+      throw error;
+    }
     return thread.started.then(() => lease, (error) => {
       // The pool fails; this worker leaves without a teardown.
       this.#workers--;
