@@ -394,7 +394,7 @@ async function warmThreadPool(
 
 /**
  * Waits for a thread pool to end and checks that it kept its bounds and
- * left no worker behind (the OS thread counts show any thread left).
+ * left no worker or thread behind.
  *
  * @throws {Error} It did not.
  */
@@ -403,10 +403,10 @@ async function closeThreadPool(
   maxWorkers = THREADS,
 ): Promise<void> {
   await pool.closed;
-  const { workers, peakWorkers } = pool.stats();
-  if (workers !== 0 || peakWorkers > maxWorkers) {
+  const { workers, threads, peakWorkers } = pool.stats();
+  if (workers !== 0 || threads !== 0 || peakWorkers > maxWorkers) {
     throw new Error(
-      `Bench run failed: the thread pool ended with ${workers} workers after a peak of ${peakWorkers}`,
+      `Bench run failed: the thread pool ended with ${workers} workers and ${threads} threads after a peak of ${peakWorkers} workers`,
     );
   }
 }

@@ -121,6 +121,7 @@ export class AutoScaleStream<I, O, R = unknown> extends EventTarget
       backend.work,
       resolved,
       (event) => this.dispatchEvent(event),
+      backend.threads,
     );
     this.#controller = controller;
     this.#bounds = {

@@ -130,13 +130,20 @@ export class Controller<I, O> {
   // Events wait here until the "start" event is out, so that listeners
   // added right after construction see every event, in order.
   #pendingEvents: ScaleEvent[] | undefined = [];
+  #countThreads: () => number;
 
+  /**
+   * @param countThreads How many worker threads the work runs in now, for
+   * `stats()`; none unless told.
+   */
   constructor(
     work: Work<I, unknown>,
     options: ResolvedOptions,
     dispatchEvent: (event: Event) => void,
+    countThreads: () => number = () => 0,
   ) {
     this.#work = work;
+    this.#countThreads = countThreads;
     this.#limits = {
       minWorkers: options.minWorkers,
       maxWorkers: options.maxWorkers,
@@ -214,6 +221,7 @@ export class Controller<I, O> {
   stats(): PoolStats {
     return {
       workers: this.#workers.size,
+      threads: this.#countThreads(),
       starting: this.#starting,
       busy: this.#busy,
       queued: this.#intake.length,

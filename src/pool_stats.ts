@@ -12,6 +12,12 @@
 export interface PoolStats {
   /** Workers alive now: starting, idle or busy. */
   workers: number;
+  /**
+   * Worker threads alive now, running or starting, in a pool whose work is
+   * a module URL; 0 in any other pool. With `jobsPerThread` above 1,
+   * workers share them.
+   */
+  threads: number;
   /** Workers whose `setup` still runs. */
   starting: number;
   /** Workers running a job now. */

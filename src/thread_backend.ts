@@ -40,6 +40,16 @@ export interface ThreadBackend<I, O> {
   readonly work: Work<I, O, ThreadLease>;
   readonly setup: (workerId: number) => ThreadLease | Promise<ThreadLease>;
   readonly teardown: (lease: ThreadLease) => void;
+  /** Threads running or starting now. */
+  readonly threads: () => number;
+}
+
+/** What a pool runs with: its work, its options, and its threads if any. */
+export interface Backend<I, O> {
+  readonly work: Work<I, O, unknown>;
+  readonly options: AutoScaleOptions<I, unknown>;
+  /** Threads running or starting now; undefined for a function. */
+  readonly threads: (() => number) | undefined;
 }
 
 /**
@@ -63,6 +73,7 @@ export function threadBackend<I, O>(
       ) as Promise<O>,
     setup: (workerId) => threads.join(workerId),
     teardown: (lease) => threads.leave(lease),
+    threads: () => threads.alive,
   };
 }
 
@@ -77,7 +88,7 @@ export function chooseBackend<I, O, R>(
   action: string,
   work: Work<I, O, R> | URL | string,
   options: AutoScaleOptions<I, R> | undefined,
-): { work: Work<I, O, unknown>; options: AutoScaleOptions<I, unknown> } {
+): Backend<I, O> {
   options = checkOptionsObject(action, options);
   if (typeof work !== "string" && !(work instanceof URL)) {
     checkFunction(action, "work", work);
@@ -93,6 +104,7 @@ export function chooseBackend<I, O, R>(
     return {
       work: work as Work<I, O, unknown>,
       options: options as AutoScaleOptions<I, unknown>,
+      threads: undefined,
     };
   }
   const moduleUrl = absoluteUrl(action, "work", work);
@@ -132,6 +144,7 @@ export function chooseBackend<I, O, R>(
   }, options?.transfer);
   return {
     work: backend.work as Work<I, O, unknown>,
+    threads: backend.threads,
     options: {
       ...options,
       maxWorkers,

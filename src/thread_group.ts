@@ -97,6 +97,13 @@ export class ThreadGroup {
     this.#spread = options.spread;
   }
 
+  /** Threads running or starting; not the dead ones waiting for a job. */
+  get alive(): number {
+    let alive = 0;
+    for (const thread of this.#threads) if (!thread.dead) alive++;
+    return alive;
+  }
+
   /**
    * Gives a starting worker its lease, once the thread it adds, if it adds
    * one, has loaded the module: a starting thread is capacity on its way.

@@ -551,3 +551,30 @@ test("resizing a pool of shared threads keeps every job exactly once", async () 
   assert.equal(pool.stats().workers, 0);
   assert.ok(pool.stats().peakWorkers <= 6);
 });
+
+test("stats().threads counts the threads running or starting, shared or not", async () => {
+  const shared = autoScale<ThreadJob, number>(MODULE, {
+    minWorkers: 4,
+    maxWorkers: 4,
+    jobsPerThread: 2,
+  });
+  const own = autoScale<ThreadJob, number>(MODULE, {
+    minWorkers: 2,
+    maxWorkers: 2,
+  });
+  await waitFor(
+    () => shared.stats().starting === 0 && own.stats().starting === 0,
+    () => [shared.stats(), own.stats()],
+  );
+  assert.equal(shared.stats().workers, 4);
+  assert.equal(shared.stats().threads, 2);
+  assert.equal(own.stats().threads, 2);
+  await Promise.all([shared.writable.close(), own.writable.close()]);
+  await Promise.all([shared.closed, own.closed]);
+  assert.equal(shared.stats().threads, 0);
+  assert.equal(own.stats().threads, 0);
+  const inThread = autoScale((n: number) => n, { minWorkers: 3 });
+  assert.equal(inThread.stats().threads, 0);
+  await inThread.writable.close();
+  await inThread.closed;
+});
