@@ -11,7 +11,8 @@
  * @param {{ kind: "primes", below: number }
  *   | { kind: "where" }
  *   | { kind: "await-abort" }
- *   | { kind: "throw", message: string }} job
+ *   | { kind: "throw", message: string }
+ *   | { kind: "uncloneable-result" }} job
  * @param {{ signal: AbortSignal }} context
  * @returns {Promise<unknown>}
  */
@@ -34,6 +35,9 @@ export default async function run(job, context) {
       });
     case "throw":
       throw new RangeError(job.message);
+    case "uncloneable-result":
+      // A function cannot be structured-cloned back to the page.
+      return { format: (n) => String(n) };
   }
   throw new TypeError(`Cannot run job: unknown kind ${String(job.kind)}`);
 }

@@ -19,7 +19,8 @@ export type Job =
   | { kind: "primes"; below: number }
   | { kind: "where" }
   | { kind: "await-abort" }
-  | { kind: "throw"; message: string };
+  | { kind: "throw"; message: string }
+  | { kind: "uncloneable-result" };
 
 /** What an in-thread pool did. */
 export interface InThreadReport {
@@ -64,14 +65,22 @@ export interface StrictPageReport {
   readonly workersAfter: number;
 }
 
+/** A failure reduced to what crosses to the runner. */
+export interface PlainReason {
+  readonly isError: boolean;
+  readonly name: string;
+  readonly message: string;
+}
+
 /** A settled record with its reason reduced to what crosses to the runner. */
 export type PlainRecord =
   | { job: Job; status: "fulfilled"; value: unknown }
-  | {
-    job: Job;
-    status: "rejected";
-    reason: { isError: boolean; name: string; message: string };
-  };
+  | { job: Job; status: "rejected"; reason: PlainReason };
+
+/** A settled record without its job, for jobs that cannot cross. */
+export type PlainOutcome =
+  | { status: "fulfilled"; value: unknown }
+  | { status: "rejected"; reason: PlainReason };
 
 /** The scenarios, by name, that the runner calls through `runScenario`. */
 export interface Scenarios {
@@ -80,6 +89,7 @@ export interface Scenarios {
   sharedThreadPool(): Promise<ThreadPoolReport>;
   abortThreadPool(): Promise<AbortReport>;
   throwingThreadJob(): Promise<PlainRecord[]>;
+  uncloneableThreadJobs(): Promise<PlainOutcome[]>;
   strictPageThreadPool(): Promise<StrictPageReport>;
 }
 
@@ -170,19 +180,27 @@ const scenarios: Scenarios = {
   },
 
   async throwingThreadJob(): Promise<PlainRecord[]> {
-    const jobs: Job[] = [
+    const records = await settleOnOneThread([
       { kind: "primes", below: 100 },
       { kind: "throw", message: "bad input" },
       { kind: "primes", below: 10 },
-    ];
-    const pool = autoScale<Job, unknown>(JOBS, {
-      settled: true,
-      ordered: true,
-      maxWorkers: 1,
-    });
-    const records = await collect(streamOf(jobs).pipeThrough(pool));
-    await pool.closed;
+    ]);
     return records.map(toPlainRecord);
+  },
+
+  async uncloneableThreadJobs(): Promise<PlainOutcome[]> {
+    const records = await settleOnOneThread([
+      Object.assign({ kind: "primes", below: 10 } as const, {
+        onDone: () => {},
+      }),
+      { kind: "uncloneable-result" },
+      { kind: "primes", below: 10 },
+    ]);
+    return records.map((record) =>
+      record.status === "fulfilled"
+        ? { status: "fulfilled", value: record.value }
+        : { status: "rejected", reason: toPlainReason(record.reason) }
+    );
   },
 };
 
@@ -200,6 +218,20 @@ const runScenario: RunScenario = async (name) => {
   }
 };
 (globalThis as { runScenario?: RunScenario }).runScenario = runScenario;
+
+/** Runs `jobs` in order on one thread, each to a settled record. */
+async function settleOnOneThread(
+  jobs: readonly Job[],
+): Promise<SettledResult<Job, unknown>[]> {
+  const pool = autoScale<Job, unknown>(JOBS, {
+    settled: true,
+    ordered: true,
+    maxWorkers: 1,
+  });
+  const records = await collect(streamOf(jobs).pipeThrough(pool));
+  await pool.closed;
+  return records;
+}
 
 /**
  * Runs CPU jobs, then one that asks where it runs, through a thread pool
@@ -245,15 +277,19 @@ function streamOf<T>(items: readonly T[]): ReadableStream<T> {
 // An Error does not survive `evaluate`; its name and message do.
 function toPlainRecord(record: SettledResult<Job, unknown>): PlainRecord {
   if (record.status === "fulfilled") return record;
-  const reason = record.reason as Partial<Error> | undefined;
   return {
     job: record.job,
     status: "rejected",
-    reason: {
-      isError: record.reason instanceof Error,
-      name: String(reason?.name),
-      message: String(reason?.message),
-    },
+    reason: toPlainReason(record.reason),
+  };
+}
+
+function toPlainReason(reason: unknown): PlainReason {
+  const error = reason as Partial<Error> | undefined;
+  return {
+    isError: reason instanceof Error,
+    name: String(error?.name),
+    message: String(error?.message),
   };
 }
 

@@ -157,6 +157,23 @@ const checks: Check[] = [
   },
   {
     name:
+      "a job or result that cannot be cloned fails that job alone with a DataCloneError",
+    async run(page) {
+      const outcomes = await scenario(page, "uncloneableThreadJobs");
+      assert.equal(outcomes.length, 3);
+      const [job, result, fine] = outcomes;
+      assert.ok(job.status === "rejected", JSON.stringify(job));
+      assert.ok(result.status === "rejected", JSON.stringify(result));
+      assert.equal(job.reason.name, "DataCloneError");
+      assert.match(job.reason.message, /^Cannot send the job to its worker/);
+      assert.equal(result.reason.name, "DataCloneError");
+      assert.match(result.reason.message, /^Cannot send the job's result/);
+      assert.deepEqual(fine, { status: "fulfilled", value: 4 });
+      await waitForNoThreads(page);
+    },
+  },
+  {
+    name:
       `under "${STRICT_POLICY}", threads start from a served threadHost where the built-in blob host is refused`,
     path: "/strict",
     async run(page) {

@@ -416,10 +416,11 @@ export function autoScale<I, O, R = unknown>(
  * Makes a pool whose jobs run in worker threads: `moduleUrl` (absolute)
  * names a module whose default export is the work function, so the same
  * module can be imported and tested directly. Jobs and results are
- * structured-cloned (see `transfer`); a thread that dies fails the job it
- * held and is replaced; `maxWorkers` defaults to
- * `navigator.hardwareConcurrency`. Each thread runs one job at a time
- * unless `jobsPerThread` lets workers share it, which suits many tiny jobs.
+ * structured-cloned (see `transfer`), and one that cannot be fails its job
+ * with a `DataCloneError`; a thread that dies fails the job it held and is
+ * replaced; `maxWorkers` defaults to `navigator.hardwareConcurrency`. Each
+ * thread runs one job at a time unless `jobsPerThread` lets workers share
+ * it, which suits many tiny jobs.
  *
  * @example Square numbers on two threads
  * ```ts

@@ -16,18 +16,31 @@
  * @module
  */
 
-/** Runs in the thread. Must not refer to anything outside itself. */
+/** A message from the calling thread to the host. */
+export type HostMessage =
+  | { type: "init"; url: string }
+  | {
+    type: "run";
+    id: number;
+    job: unknown;
+    attempt: number;
+    workerId: number;
+  }
+  | { type: "abort"; id: number; reason: unknown };
+
+/** A message from the host to the calling thread. */
+export type ThreadMessage =
+  | { type: "ready" }
+  | { type: "init-failed"; error: unknown }
+  | { type: "done"; id: number; value: unknown }
+  | { type: "failed"; id: number; error: unknown }
+  | { type: "closing" };
+
+/**
+ * Runs in the thread. Must not refer to any value outside itself; types
+ * are erased from its source, so it may use those.
+ */
 function threadMain(): void {
-  type Message =
-    | { type: "init"; url: string }
-    | {
-      type: "run";
-      id: number;
-      job: unknown;
-      attempt: number;
-      workerId: number;
-    }
-    | { type: "abort"; id: number; reason: unknown };
   interface JobContext {
     readonly workerId: number;
     readonly attempt: number;
@@ -37,7 +50,7 @@ function threadMain(): void {
   type Work = (job: unknown, context: JobContext) => unknown;
 
   const scope = globalThis as unknown as {
-    postMessage(message: unknown, transfer?: Transferable[]): void;
+    postMessage(message: ThreadMessage, transfer?: Transferable[]): void;
     addEventListener(
       type: "message",
       listener: (e: MessageEvent) => void,
@@ -102,31 +115,40 @@ function threadMain(): void {
     if (typeof record !== "object" || record === null || !record.thrownError) {
       return reason;
     }
-    const error = record.name === "TimeoutError" || record.name === "AbortError"
+    const isDomException = record.name === "AbortError" ||
+      record.name === "DataCloneError" || record.name === "TimeoutError";
+    const error = isDomException
       ? new DOMException(record.message, record.name)
       : new Error(record.message);
     if (!(error instanceof DOMException)) error.name = record.name;
     return error;
   };
-  const post = (message: Record<string, unknown>): void => {
+  type Outcome = Extract<ThreadMessage, { type: "done" | "failed" }>;
+  /** Sends a job's outcome; `what` names it in case it cannot be cloned. */
+  const post = (outcome: Outcome, what: string): void => {
     try {
-      scope.postMessage(message);
+      scope.postMessage(outcome);
     } catch (error) {
-      // A result that cannot be cloned fails its job instead.
+      // An outcome that cannot be cloned fails its job instead.
+      const detail = error instanceof Error ? error.message : String(error);
       scope.postMessage({
         type: "failed",
-        id: message.id,
-        error: encode(error),
+        id: outcome.id,
+        error: {
+          thrownError: true,
+          name: "DataCloneError",
+          message: `Cannot send the ${what} from its worker thread: ${detail}`,
+        },
       });
     }
   };
   const succeed = (id: number, value: unknown): void => {
     running.delete(id);
-    post({ type: "done", id, value });
+    post({ type: "done", id, value }, "job's result");
   };
   const fail = (id: number, error: unknown): void => {
     running.delete(id);
-    post({ type: "failed", id, error: encode(error) });
+    post({ type: "failed", id, error: encode(error) }, "job's error");
   };
 
   // A job that closes the thread would leave its caller waiting: say so.
@@ -156,7 +178,7 @@ function threadMain(): void {
   };
 
   scope.addEventListener("message", (event: MessageEvent) => {
-    const message = event.data as Message;
+    const message = event.data as HostMessage;
     if (message.type === "run") {
       const { id } = message;
       const state: JobState = {

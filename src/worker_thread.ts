@@ -5,7 +5,11 @@
  */
 
 import { RunningJobContext } from "./job_context.ts";
-import { threadHostUrl } from "./thread_host.ts";
+import {
+  type HostMessage,
+  threadHostUrl,
+  type ThreadMessage,
+} from "./thread_host.ts";
 
 interface Pending {
   resolve(value: unknown): void;
@@ -14,14 +18,10 @@ interface Pending {
   context: RunningJobContext;
 }
 
-type ThreadMessage =
-  | { type: "ready" }
-  | { type: "init-failed"; error: unknown }
-  | { type: "done"; id: number; value: unknown }
-  | { type: "failed"; id: number; error: unknown }
-  | { type: "closing" };
-
-type Outgoing = [message: unknown, transfer: Transferable[] | undefined];
+type Outgoing = [
+  message: HostMessage,
+  transfer: Transferable[] | undefined,
+];
 
 /**
  * One worker thread running the user's module. It may hold several jobs at
@@ -113,6 +113,8 @@ export class WorkerThread {
       { type: "run", id, job, attempt: context.attempt, workerId },
       transfer === undefined || transfer.length === 0 ? undefined : transfer,
     );
+    // A job that could not be cloned has failed already.
+    if (!this.#pending.has(id)) return promise;
     RunningJobContext.onAbort(context, (reason) => {
       // The job may have settled already; the thread ignores stale ids.
       if (this.#worker !== undefined) {
@@ -131,12 +133,53 @@ export class WorkerThread {
   }
 
   /** Posts now, or once the module has loaded: a job must not beat it. */
-  #send(message: unknown, transfer: Transferable[] | undefined): void {
-    if (this.#starting !== undefined) {
-      this.#outbox.push([message, transfer]);
-    } else if (transfer === undefined) {
-      (this.#worker as Worker).postMessage(message);
-    } else (this.#worker as Worker).postMessage(message, transfer);
+  #send(message: HostMessage, transfer: Transferable[] | undefined): void {
+    if (this.#starting !== undefined) this.#outbox.push([message, transfer]);
+    else this.#post(message, transfer);
+  }
+
+  #post(message: HostMessage, transfer: Transferable[] | undefined): void {
+    const worker = this.#worker;
+    // Ended while the message waited: the jobs it held have failed.
+    if (worker === undefined) return;
+    try {
+      if (transfer === undefined) worker.postMessage(message);
+      else worker.postMessage(message, transfer);
+    } catch (error) {
+      this.#onUnsendable(message, error);
+    }
+  }
+
+  /**
+   * A message that cannot be cloned (a function or a symbol in it, say) or
+   * whose transfer list is wrong. Its job fails, like one that throws; an
+   * abort still reaches the thread, with a reason it can read.
+   */
+  #onUnsendable(message: HostMessage, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (message.type === "run") {
+      this.#settled(message.id)?.reject(
+        new DOMException(
+          `Cannot send the job to its worker thread: ${detail}`,
+          "DataCloneError",
+        ),
+      );
+      if (this.#pending.size === 0) this.#onIdle(this);
+    } else if (message.type === "abort") {
+      this.#post({
+        type: "abort",
+        id: message.id,
+        reason: encode(
+          new DOMException(
+            `The job was aborted; its abort reason cannot be sent to a worker thread: ${detail}`,
+            "AbortError",
+          ),
+        ),
+      }, undefined);
+    } else {
+      // An init message holds only a URL string: this is a runtime fault.
+      this.#die(new Error("Cannot start the worker thread", { cause: error }));
+    }
   }
 
   #spawn(): void {
@@ -174,7 +217,7 @@ export class WorkerThread {
     });
     // Whoever waits for the start sees a failure; nobody need.
     this.#starting.catch(() => {});
-    worker.postMessage({ type: "init", url: this.#moduleUrl });
+    this.#post({ type: "init", url: this.#moduleUrl }, undefined);
   }
 
   #onMessage(message: ThreadMessage): void {
@@ -209,7 +252,7 @@ export class WorkerThread {
     this.#starting = undefined;
     const outbox = this.#outbox;
     this.#outbox = [];
-    for (const [message, transfer] of outbox) this.#send(message, transfer);
+    for (const [message, transfer] of outbox) this.#post(message, transfer);
   }
 
   /** Takes the job `id` out of the pending ones, if it is still there. */
@@ -235,6 +278,8 @@ export class WorkerThread {
 
 // The thread's own copies of these live in `thread_host.ts`, which must be
 // self-contained: errors cross threads as plain records.
+const DOM_EXCEPTION_NAMES = ["AbortError", "DataCloneError", "TimeoutError"];
+
 function encode(reason: unknown): unknown {
   if (!(reason instanceof Error)) return reason;
   return {
@@ -252,7 +297,7 @@ function decode(error: unknown): unknown {
   if (typeof record !== "object" || record === null || !record.thrownError) {
     return error;
   }
-  const decoded = record.name === "TimeoutError" || record.name === "AbortError"
+  const decoded = DOM_EXCEPTION_NAMES.includes(record.name)
     ? new DOMException(record.message, record.name)
     : Object.assign(new Error(record.message), { name: record.name });
   if (record.stack !== undefined) {

@@ -3,6 +3,8 @@ import fc from "fast-check";
 import { autoScale, autoScalePool } from "../mod.ts";
 import type { Held, ThreadJob } from "./fixtures/thread_jobs.ts";
 import { threadsWanted } from "../src/thread_group.ts";
+import { WorkerThread } from "../src/worker_thread.ts";
+import { RunningJobContext } from "../src/job_context.ts";
 import { test } from "./_harness.ts";
 import { collect, range, seedFromEnv, settle, waitFor } from "./_helpers.ts";
 
@@ -121,6 +123,28 @@ test("a module that cannot load fails the pool once, with the cause", async () =
 });
 
 test("a job's signal aborts in its thread", async () => {
+  assert.deepEqual(await abortWhileAJobWaits(undefined), {
+    sawAbort: true,
+    threadsAfter: 0,
+  });
+});
+
+test("an abort whose reason cannot be cloned still reaches the job in its thread", async () => {
+  const reason = { code: 7, describe: () => "a reason with a method" };
+  assert.deepEqual(await abortWhileAJobWaits(reason), {
+    sawAbort: true,
+    threadsAfter: 0,
+  });
+});
+
+/**
+ * Aborts a one-thread pool with `reason` while its job waits for its
+ * signal, and tells whether the job saw it and how many threads outlived
+ * the pool.
+ */
+async function abortWhileAJobWaits(
+  reason: unknown,
+): Promise<{ sawAbort: boolean; threadsAfter: number }> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const controller = new AbortController();
   const pool = autoScale<ThreadJob, number>(MODULE, {
@@ -133,10 +157,59 @@ test("a job's signal aborts in its thread", async () => {
     ),
   );
   await waitFor(() => pool.stats().busy === 1, () => pool.stats());
-  controller.abort();
+  controller.abort(reason);
   await pool.closed;
   await output;
-  assert.equal(Atomics.load(flag, 0), 1);
+  return {
+    sawAbort: Atomics.load(flag, 0) === 1,
+    threadsAfter: pool.stats().threads,
+  };
+}
+
+test("a job, result or error that cannot be cloned fails that job alone with a DataCloneError", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    maxWorkers: 1,
+    settled: true,
+    ordered: true,
+  });
+  const records = await collect(
+    ReadableStream.from<ThreadJob>([
+      Object.assign(double(1), { callback: () => 1 }),
+      { kind: "uncloneable-result" },
+      { kind: "uncloneable-throw" },
+      double(5),
+    ]).pipeThrough(pool),
+  );
+  await pool.closed;
+  const reasons = records.slice(0, 3).map((record) => {
+    assert.equal(record.status, "rejected");
+    return (record as { reason: DOMException }).reason;
+  });
+  for (const reason of reasons) assert.equal(reason.name, "DataCloneError");
+  assert.match(reasons[0].message, /^Cannot send the job to its worker thread/);
+  assert.match(reasons[1].message, /^Cannot send the job's result from/);
+  assert.match(reasons[2].message, /^Cannot send the job's error from/);
+  assert.equal(records[3].status, "fulfilled");
+  assert.equal((records[3] as { value: number }).value, 10);
+  assert.equal(pool.stats().failed, 3);
+  assert.equal(pool.stats().threads, 0, "no job is left pending in a thread");
+});
+
+test("a job that cannot be cloned while its thread starts fails alone", async () => {
+  const thread = new WorkerThread(MODULE.href, undefined, () => {});
+  const context = () => new RunningJobContext(1, 1, undefined);
+  const unsendable = thread.run(
+    Object.assign(double(1), { callback: () => 1 }),
+    context(),
+    1,
+    undefined,
+  );
+  const sendable = thread.run(double(2), context(), 1, undefined);
+  assert.ok(thread.starting, "both jobs wait for the module to load");
+  await assert.rejects(unsendable, { name: "DataCloneError" });
+  assert.equal(await sendable, 4);
+  assert.equal(thread.load, 0);
+  thread.terminate();
 });
 
 test("a timeout terminates a thread that spins past it", async () => {
