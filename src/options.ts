@@ -89,7 +89,10 @@ export interface AutoScaleOptions<I = unknown, R = unknown> {
   /**
    * With a module URL as the work: what to transfer to the thread with
    * each job instead of copying it (an `ArrayBuffer`, say). Results are
-   * always copied.
+   * always copied. What is transferred leaves this thread: the job keeps
+   * an empty, detached buffer, which `unfinished()` and settled records
+   * show, and a retry of the job fails with a `DataCloneError`. Leave
+   * `transfer` out for jobs that may be retried.
    */
   transfer?: (job: I) => Transferable[];
   /**

@@ -248,6 +248,28 @@ test("transfer moves a job's buffer to the thread instead of copying it", async 
   assert.equal(buffer.byteLength, 0, "detached here");
 });
 
+test("a transferred buffer is gone from this thread, so a retry of its job fails with a DataCloneError", async () => {
+  const buffer = new ArrayBuffer(16);
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    maxWorkers: 1,
+    settled: true,
+    retry: { attempts: 2, delay: 0 },
+    transfer: (job) => job.kind === "buffer" ? [job.buffer] : [],
+  });
+  const [record] = await collect(
+    ReadableStream.from<ThreadJob>([
+      { kind: "buffer", buffer, failFirst: true },
+    ]).pipeThrough(pool),
+  );
+  await pool.closed;
+  assert.equal(record.status, "rejected");
+  const reason = (record as { reason: DOMException }).reason;
+  assert.equal(reason.name, "DataCloneError");
+  assert.match(reason.message, /^Cannot send the job to its worker thread/);
+  assert.equal(pool.stats().retried, 1);
+  assert.equal(pool.stats().threads, 0);
+});
+
 test("threads default to one per core, and none outlive the pool", async () => {
   const pool = autoScale<ThreadJob, number>(MODULE, {
     minWorkers: 0,
