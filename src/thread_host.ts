@@ -37,6 +37,21 @@ export type ThreadMessage =
   | { type: "closing" };
 
 /**
+ * An error as it crosses between threads, since not every runtime can
+ * clone an `Error`, and none keeps its own properties, such as `code`.
+ */
+export interface ErrorRecord {
+  thrownError: true;
+  name: string;
+  message: string;
+  stack?: string;
+  /** The error's own enumerable properties but these, such as `code`. */
+  properties?: Record<string, unknown>;
+  /** The error's `cause`, if it has one, encoded the same way. */
+  cause?: unknown;
+}
+
+/**
  * Runs in the thread. Must not refer to any value outside itself; types
  * are erased from its source, so it may use those.
  */
@@ -97,21 +112,31 @@ function threadMain(): void {
     state.controller?.abort(reason);
   };
 
-  const encode = (error: unknown): unknown => {
-    if (error instanceof Error) {
-      return {
-        thrownError: true,
-        name: error.name,
-        message: error.message,
-        stack: error.stack,
-      };
+  /** An error's name, message and stack, which always clone. */
+  const bare = (error: Error): ErrorRecord => ({
+    thrownError: true,
+    name: String(error.name),
+    message: String(error.message),
+    stack: typeof error.stack === "string" ? error.stack : undefined,
+  });
+  // Deep enough for any real chain; a cause chain may loop on itself.
+  const maxCauses = 16;
+  const encode = (error: unknown, depth = 0): unknown => {
+    if (!(error instanceof Error)) return error;
+    const record = bare(error);
+    const own = error as unknown as Record<string, unknown>;
+    for (const key of Object.keys(error)) {
+      if (key === "cause" || key in record) continue;
+      record.properties ??= {};
+      record.properties[key] = own[key];
     }
-    return error;
+    if ("cause" in error && depth < maxCauses) {
+      record.cause = encode(error.cause, depth + 1);
+    }
+    return record;
   };
   const decode = (reason: unknown): unknown => {
-    const record = reason as
-      | { thrownError?: boolean; name: string; message: string; stack?: string }
-      | null;
+    const record = reason as ErrorRecord | null;
     if (typeof record !== "object" || record === null || !record.thrownError) {
       return reason;
     }
@@ -123,32 +148,43 @@ function threadMain(): void {
     if (!(error instanceof DOMException)) error.name = record.name;
     return error;
   };
-  type Outcome = Extract<ThreadMessage, { type: "done" | "failed" }>;
-  /** Sends a job's outcome; `what` names it in case it cannot be cloned. */
-  const post = (outcome: Outcome, what: string): void => {
-    try {
-      scope.postMessage(outcome);
-    } catch (error) {
-      // An outcome that cannot be cloned fails its job instead.
-      const detail = error instanceof Error ? error.message : String(error);
-      scope.postMessage({
-        type: "failed",
-        id: outcome.id,
-        error: {
-          thrownError: true,
-          name: "DataCloneError",
-          message: `Cannot send the ${what} from its worker thread: ${detail}`,
-        },
-      });
-    }
-  };
+  const cannotSend = (
+    id: number,
+    what: string,
+    error: unknown,
+  ): ThreadMessage => ({
+    type: "failed",
+    id,
+    error: {
+      thrownError: true,
+      name: "DataCloneError",
+      message: `Cannot send the ${what} from its worker thread: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    } satisfies ErrorRecord,
+  });
   const succeed = (id: number, value: unknown): void => {
     running.delete(id);
-    post({ type: "done", id, value }, "job's result");
+    try {
+      scope.postMessage({ type: "done", id, value });
+    } catch (error) {
+      // A result that cannot be cloned fails its job instead.
+      scope.postMessage(cannotSend(id, "job's result", error));
+    }
   };
   const fail = (id: number, error: unknown): void => {
     running.delete(id);
-    post({ type: "failed", id, error: encode(error) }, "job's error");
+    try {
+      scope.postMessage({ type: "failed", id, error: encode(error) });
+      return;
+    } catch (cloneError) {
+      if (!(error instanceof Error)) {
+        scope.postMessage(cannotSend(id, "job's error", cloneError));
+        return;
+      }
+    }
+    // Its own properties or its cause cannot be cloned; the rest can.
+    scope.postMessage({ type: "failed", id, error: bare(error) });
   };
 
   // A job that closes the thread would leave its caller waiting: say so.

@@ -6,6 +6,7 @@
 
 import { RunningJobContext } from "./job_context.ts";
 import {
+  type ErrorRecord,
   type HostMessage,
   threadHostUrl,
   type ThreadMessage,
@@ -276,32 +277,65 @@ export class WorkerThread {
   }
 }
 
-// The thread's own copies of these live in `thread_host.ts`, which must be
-// self-contained: errors cross threads as plain records.
+// Errors cross threads as records (`ErrorRecord`). The thread's side of
+// this lives in `thread_host.ts`, which must be self-contained.
 const DOM_EXCEPTION_NAMES = ["AbortError", "DataCloneError", "TimeoutError"];
+/** The built-in error classes, so that `instanceof` holds across. */
+const ERROR_TYPES = new Map<string, new (message: string) => Error>(
+  [EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError]
+    .map((type) => [type.name, type]),
+);
 
+/** An abort reason as it crosses: the thread needs no more of it. */
 function encode(reason: unknown): unknown {
   if (!(reason instanceof Error)) return reason;
-  return {
+  const record: ErrorRecord = {
     thrownError: true,
     name: reason.name,
     message: reason.message,
     stack: reason.stack,
   };
+  return record;
 }
 
 function decode(error: unknown): unknown {
-  const record = error as
-    | { thrownError?: boolean; name: string; message: string; stack?: string }
-    | null;
+  const record = error as ErrorRecord | null;
   if (typeof record !== "object" || record === null || !record.thrownError) {
     return error;
   }
   const decoded = DOM_EXCEPTION_NAMES.includes(record.name)
     ? new DOMException(record.message, record.name)
-    : Object.assign(new Error(record.message), { name: record.name });
+    : new (ERROR_TYPES.get(record.name) ?? Error)(record.message);
+  if (decoded.name !== record.name) {
+    // Not enumerable, as on the error's own class.
+    Object.defineProperty(decoded, "name", {
+      value: record.name,
+      writable: true,
+      configurable: true,
+    });
+  }
   if (record.stack !== undefined) {
-    Object.defineProperty(decoded, "stack", { value: record.stack });
+    Object.defineProperty(decoded, "stack", {
+      value: record.stack,
+      writable: true,
+      configurable: true,
+    });
+  }
+  // Defined, not assigned: a prototype may have a getter by that name.
+  for (const [key, value] of Object.entries(record.properties ?? {})) {
+    Object.defineProperty(decoded, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  if ("cause" in record) {
+    Object.defineProperty(decoded, "cause", {
+      value: decode(record.cause),
+      writable: true,
+      configurable: true,
+    });
   }
   return decoded;
 }

@@ -62,6 +62,38 @@ test("a thread job that throws fails like any job, with its error's name and mes
   assert.equal(reason.message, "bad input");
 });
 
+test("a thread job's error keeps its own properties and its cause", async () => {
+  const pool = autoScale<ThreadJob, number>(MODULE, {
+    settled: true,
+    ordered: true,
+    maxWorkers: 1,
+  });
+  const [detailed, withHandle] = await collect(
+    ReadableStream.from<ThreadJob>([
+      { kind: "throw-detailed" },
+      { kind: "throw-with-handle" },
+    ]).pipeThrough(pool),
+  );
+  await pool.closed;
+  const error = (detailed as { reason: Error }).reason;
+  assert.ok(error instanceof Error);
+  assert.equal(error.message, "cannot reach the store");
+  assert.deepEqual(
+    { ...error },
+    { code: "E_STORE", status: 503 },
+    "own properties, and no others",
+  );
+  const cause = error.cause as Error;
+  assert.ok(cause instanceof TypeError);
+  assert.equal(cause.message, "connection refused");
+  assert.equal((cause as Error & { code: string }).code, "ECONNREFUSED");
+  // What cannot be cloned falls back to the name, message and stack.
+  const bare = (withHandle as { reason: Error }).reason;
+  assert.ok(bare instanceof RangeError);
+  assert.equal(bare.message, "out of slots");
+  assert.equal("release" in bare, false);
+});
+
 test("a thread that dies fails the job it held and is replaced", async () => {
   const pool = autoScale<ThreadJob, number>(MODULE, {
     settled: true,
