@@ -108,6 +108,11 @@ export function chooseBackend<I, O, R>(
     };
   }
   const moduleUrl = absoluteUrl(action, "work", work);
+  if (typeof Worker !== "function") {
+    throw new TypeError(
+      `${action}: "work" is a module URL, to run in Web Worker threads, and this runtime has no global Worker (Node.js has none); pass a work function instead, received ${moduleUrl}`,
+    );
+  }
   const hostUrl = options?.threadHost === undefined
     ? undefined
     : absoluteUrl(action, "threadHost", options.threadHost);

@@ -337,6 +337,26 @@ test("a module URL must be absolute, and brings no setup or teardown", () => {
   );
 });
 
+test("a module URL is refused at once where the runtime has no Worker", () => {
+  const original = Object.getOwnPropertyDescriptor(globalThis, "Worker");
+  assert.ok(original?.configurable);
+  Object.defineProperty(globalThis, "Worker", {
+    value: undefined,
+    configurable: true,
+  });
+  try {
+    assert.throws(
+      () => autoScale(MODULE),
+      new TypeError(
+        `Cannot create pool: "work" is a module URL, to run in Web Worker threads, and this runtime has no global Worker (Node.js has none); pass a work function instead, received ${MODULE.href}`,
+      ),
+    );
+  } finally {
+    Object.defineProperty(globalThis, "Worker", original);
+  }
+  assert.equal(typeof Worker, "function");
+});
+
 test("a module URL pool whose settled is known only at run time may deliver either", async () => {
   const settled = Math.random() < 2;
   // That this type-checks is half the test: the output is a value or a
