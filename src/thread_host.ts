@@ -7,33 +7,36 @@
  * package's `thread-host` module runs the same function from a file the
  * page serves (the `threadHost` option).
  *
- * Protocol, main to thread: `init` (the module URL), `run` (a job, its
- * attempt and the id of the pool's worker that runs it; workers may share
- * a thread) and `abort` (a job's signal aborted). Thread to main: `ready` or
- * `init-failed`, `done` or `failed` per job, and `closing` when the job
- * calls `self.close()`. Errors cross as plain records, since not every
- * runtime can clone an `Error`.
+ * Protocol, main to thread: `init` (the module URL), a job (its id, and
+ * its attempt and the id of the pool's worker that runs it when they
+ * change; workers may share a thread) and `abort` (a job's signal
+ * aborted). Thread to main: `ready` or `init-failed`, a job's value or
+ * error by its id, and `closing` when the job calls `self.close()`. Errors
+ * cross as plain records, since not every runtime can clone an `Error`.
  * @module
  */
 
-/** A message from the calling thread to the host. */
+/**
+ * A message from the calling thread to the host. A job's message carries
+ * as few fields as it can, since each one costs time to clone, and for a
+ * tiny job under Bun that is a fair share of the round trip: `attempt` is
+ * left out when it is 1, and `workerId` when it is the same as in the
+ * thread's previous job.
+ */
 export type HostMessage =
-  | { type: "init"; url: string }
-  | {
-    type: "run";
-    id: number;
-    job: unknown;
-    attempt: number;
-    workerId: number;
-  }
-  | { type: "abort"; id: number; reason: unknown };
+  | { init: string }
+  | { id: number; job: unknown; attempt?: number; workerId?: number }
+  | { abort: number; reason: unknown };
 
-/** A message from the host to the calling thread. */
+/**
+ * A message from the host to the calling thread: a job's value or error,
+ * by the job's id, or news of the thread.
+ */
 export type ThreadMessage =
+  | { id: number; value: unknown }
+  | { id: number; error: unknown }
   | { type: "ready" }
   | { type: "init-failed"; error: unknown }
-  | { type: "done"; id: number; value: unknown }
-  | { type: "failed"; id: number; error: unknown }
   | { type: "closing" };
 
 /**
@@ -153,7 +156,6 @@ function threadMain(): void {
     what: string,
     error: unknown,
   ): ThreadMessage => ({
-    type: "failed",
     id,
     error: {
       thrownError: true,
@@ -166,7 +168,7 @@ function threadMain(): void {
   const succeed = (id: number, value: unknown): void => {
     running.delete(id);
     try {
-      scope.postMessage({ type: "done", id, value });
+      scope.postMessage({ id, value });
     } catch (error) {
       // A result that cannot be cloned fails its job instead.
       scope.postMessage(cannotSend(id, "job's result", error));
@@ -175,7 +177,7 @@ function threadMain(): void {
   const fail = (id: number, error: unknown): void => {
     running.delete(id);
     try {
-      scope.postMessage({ type: "failed", id, error: encode(error) });
+      scope.postMessage({ id, error: encode(error) });
       return;
     } catch (cloneError) {
       if (!(error instanceof Error)) {
@@ -184,7 +186,7 @@ function threadMain(): void {
       }
     }
     // Its own properties or its cause cannot be cloned; the rest can.
-    scope.postMessage({ type: "failed", id, error: bare(error) });
+    scope.postMessage({ id, error: bare(error) });
   };
 
   // A job that closes the thread would leave its caller waiting: say so.
@@ -213,10 +215,15 @@ function threadMain(): void {
     }
   };
 
+  // The pool's worker of the thread's latest job: a job's message names it
+  // only when it changes.
+  let workerId = 0;
+
   scope.addEventListener("message", (event: MessageEvent) => {
     const message = event.data as HostMessage;
-    if (message.type === "run") {
+    if ("job" in message) {
       const { id } = message;
+      if (message.workerId !== undefined) workerId = message.workerId;
       const state: JobState = {
         controller: undefined,
         aborted: false,
@@ -228,7 +235,7 @@ function threadMain(): void {
       try {
         result = (work as Work)(
           message.job,
-          contextFor(state, message.attempt, message.workerId),
+          contextFor(state, message.attempt ?? 1, workerId),
         );
         // Reading `then` may throw too: that fails the job like a throw.
         isThenable =
@@ -250,12 +257,12 @@ function threadMain(): void {
       }
       return;
     }
-    if (message.type === "abort") {
-      const state = running.get(message.id);
+    if ("abort" in message) {
+      const state = running.get(message.abort);
       if (state !== undefined) abort(state, decode(message.reason));
       return;
     }
-    init(message.url);
+    init(message.init);
   });
 }
 

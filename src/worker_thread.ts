@@ -19,10 +19,19 @@ interface Pending {
   context: RunningJobContext;
 }
 
-type Outgoing = [
-  message: HostMessage,
-  transfer: Transferable[] | undefined,
-];
+/** What this side tells the host, before it is cut to a `HostMessage`. */
+type Command =
+  | { type: "init"; url: string }
+  | {
+    type: "run";
+    id: number;
+    job: unknown;
+    attempt: number;
+    workerId: number;
+  }
+  | { type: "abort"; id: number; reason: unknown };
+
+type Outgoing = [command: Command, transfer: Transferable[] | undefined];
 
 /**
  * One worker thread running the user's module. It may hold several jobs at
@@ -39,8 +48,10 @@ export class WorkerThread {
   /** Set while the thread loads the module. */
   #starting: Promise<void> | undefined;
   #ready: { resolve(): void; reject(error: unknown): void } | undefined;
-  /** Messages that wait for the module to load. */
+  /** Commands that wait for the module to load. */
   #outbox: Outgoing[] = [];
+  /** The worker id the host takes for a job that names none. */
+  #hostWorkerId: number | undefined;
 
   /**
    * Starts a thread and loads the module at `moduleUrl` in it.
@@ -134,20 +145,42 @@ export class WorkerThread {
   }
 
   /** Posts now, or once the module has loaded: a job must not beat it. */
-  #send(message: HostMessage, transfer: Transferable[] | undefined): void {
-    if (this.#starting !== undefined) this.#outbox.push([message, transfer]);
-    else this.#post(message, transfer);
+  #send(command: Command, transfer: Transferable[] | undefined): void {
+    if (this.#starting !== undefined) this.#outbox.push([command, transfer]);
+    else this.#post(command, transfer);
   }
 
-  #post(message: HostMessage, transfer: Transferable[] | undefined): void {
+  #post(command: Command, transfer: Transferable[] | undefined): void {
     const worker = this.#worker;
-    // Ended while the message waited: the jobs it held have failed.
+    // Ended while the command waited: the jobs it held have failed.
     if (worker === undefined) return;
+    const message = this.#messageFor(command);
     try {
       if (transfer === undefined) worker.postMessage(message);
       else worker.postMessage(message, transfer);
     } catch (error) {
-      this.#onUnsendable(message, error);
+      this.#onUnsendable(command, error);
+      return;
+    }
+    if (command.type === "run") this.#hostWorkerId = command.workerId;
+  }
+
+  /** The message for `command`, with no field the host can do without. */
+  #messageFor(command: Command): HostMessage {
+    switch (command.type) {
+      case "run": {
+        const { id, job, attempt, workerId } = command;
+        if (workerId === this.#hostWorkerId) {
+          return attempt === 1 ? { id, job } : { id, job, attempt };
+        }
+        return attempt === 1
+          ? { id, job, workerId }
+          : { id, job, attempt, workerId };
+      }
+      case "abort":
+        return { abort: command.id, reason: command.reason };
+      case "init":
+        return { init: command.url };
     }
   }
 
@@ -156,20 +189,20 @@ export class WorkerThread {
    * whose transfer list is wrong. Its job fails, like one that throws; an
    * abort still reaches the thread, with a reason it can read.
    */
-  #onUnsendable(message: HostMessage, error: unknown): void {
+  #onUnsendable(command: Command, error: unknown): void {
     const detail = error instanceof Error ? error.message : String(error);
-    if (message.type === "run") {
-      this.#settled(message.id)?.reject(
+    if (command.type === "run") {
+      this.#settled(command.id)?.reject(
         new DOMException(
           `Cannot send the job to its worker thread: ${detail}`,
           "DataCloneError",
         ),
       );
       if (this.#pending.size === 0) this.#onIdle(this);
-    } else if (message.type === "abort") {
+    } else if (command.type === "abort") {
       this.#post({
         type: "abort",
-        id: message.id,
+        id: command.id,
         reason: encode(
           new DOMException(
             `The job was aborted; its abort reason cannot be sent to a worker thread: ${detail}`,
@@ -188,6 +221,7 @@ export class WorkerThread {
       type: "module",
     });
     this.#worker = worker;
+    this.#hostWorkerId = undefined;
     worker.addEventListener("message", (event: MessageEvent) => {
       this.#onMessage(event.data as ThreadMessage);
     });
@@ -222,6 +256,13 @@ export class WorkerThread {
   }
 
   #onMessage(message: ThreadMessage): void {
+    if ("id" in message) {
+      const pending = this.#settled(message.id);
+      if ("value" in message) pending?.resolve(message.value);
+      else pending?.reject(decode(message.error));
+      if (this.#pending.size === 0) this.#onIdle(this);
+      return;
+    }
     switch (message.type) {
       case "ready":
         this.#started();
@@ -232,14 +273,6 @@ export class WorkerThread {
             cause: decode(message.error),
           }),
         );
-        return;
-      case "done":
-        this.#settled(message.id)?.resolve(message.value);
-        if (this.#pending.size === 0) this.#onIdle(this);
-        return;
-      case "failed":
-        this.#settled(message.id)?.reject(decode(message.error));
-        if (this.#pending.size === 0) this.#onIdle(this);
         return;
       case "closing":
         this.#die(new Error("The worker thread closed itself"));

@@ -62,6 +62,33 @@ test("a thread job that throws fails like any job, with its error's name and mes
   assert.equal(reason.message, "bad input");
 });
 
+test("each job in a thread sees the worker id and attempt it was sent with, after a restart too", async () => {
+  const thread = new WorkerThread(MODULE.href, undefined, () => {});
+  const run = (workerId: number, attempt: number) =>
+    thread.run(
+      { kind: "context", failFirst: false },
+      new RunningJobContext(workerId, attempt, undefined),
+      workerId,
+      undefined,
+    );
+  for (const [workerId, attempt] of [[1, 1], [1, 1], [2, 1], [2, 3], [1, 2]]) {
+    assert.deepEqual(await run(workerId, attempt), { workerId, attempt });
+  }
+  assert.deepEqual(
+    await Promise.all([run(3, 1), run(3, 1), run(4, 2), run(3, 1)]),
+    [
+      { workerId: 3, attempt: 1 },
+      { workerId: 3, attempt: 1 },
+      { workerId: 4, attempt: 2 },
+      { workerId: 3, attempt: 1 },
+    ],
+  );
+  thread.terminate();
+  // The next job starts a fresh thread, which knows no worker yet.
+  assert.deepEqual(await run(3, 1), { workerId: 3, attempt: 1 });
+  thread.terminate();
+});
+
 test("a thread job's error keeps its own properties and its cause", async () => {
   const pool = autoScale<ThreadJob, number>(MODULE, {
     settled: true,
