@@ -269,17 +269,19 @@ function ratios(numerator: Side, denominator: Side): number[] {
 /** What the rest of our per-job time is, which noise can make negative. */
 function restSentence(restUs: number): string {
   const rest = formatFixed(1)(restUs);
-  // The backend's own work per message (its envelope, job id and pending
-  // entry) costs well under a microsecond: the thread host's handler,
-  // driven in one thread, takes under 0.1 µs a job under Bun. What a run
-  // shows beyond that is when the threads woke.
+  // The backend's own work per message (its two-field envelope, job id and
+  // pending entry) costs well under a microsecond: the thread host's
+  // handler, driven in one thread, takes under 0.1 µs a job under Bun, and
+  // a two-field object clones about as fast as a number there (a
+  // five-field one took a few µs more). What a run shows beyond that is
+  // when the threads woke.
   return restUs > 1
     ? `the rest, ${rest}, is more than the thread backend's own work on ` +
-      "a message (an object envelope instead of a number, a job id and a " +
+      "a message (a two-field object instead of a number, a job id and a " +
       "pending entry on each side, well under a microsecond): the rest " +
       "of it is how soon the idle threads wake, which varies from run to " +
       "run and between machines."
     : `the rest comes out at ${rest}: what the thread backend adds to a ` +
-      "bare message (an object envelope instead of a number, a job id and " +
+      "bare message (a two-field object instead of a number, a job id and " +
       "a pending entry on each side) is below this machine's noise.";
 }
