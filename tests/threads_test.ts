@@ -119,6 +119,7 @@ test("a thread job's error keeps its own properties and its cause", async () => 
   assert.ok(bare instanceof RangeError);
   assert.equal(bare.message, "out of slots");
   assert.equal("release" in bare, false);
+  assert.equal("code" in bare, false);
 });
 
 test("a thread that dies fails the job it held and is replaced", async () => {
