@@ -269,19 +269,20 @@ function ratios(numerator: Side, denominator: Side): number[] {
 /** What the rest of our per-job time is, which noise can make negative. */
 function restSentence(restUs: number): string {
   const rest = formatFixed(1)(restUs);
-  // The backend's own work per message (its two-field envelope, job id and
-  // pending entry) costs well under a microsecond: the thread host's
-  // handler, driven in one thread, takes under 0.1 µs a job under Bun, and
-  // a two-field object clones about as fast as a number there (a
-  // five-field one took a few µs more). What a run shows beyond that is
+  // The backend's own script per message (a job id and a pending entry
+  // on each side) takes under 0.1 µs a job under Bun, driven in one
+  // thread. Cloning an object instead of a number costs more with each
+  // field: under Bun a two-field object cloned about as fast as a number,
+  // a four-field one about 2.5 µs slower a round trip. A job goes out with
+  // three fields and comes back with two. What a run shows beyond that is
   // when the threads woke.
   return restUs > 1
     ? `the rest, ${rest}, is more than the thread backend's own work on ` +
-      "a message (a two-field object instead of a number, a job id and a " +
-      "pending entry on each side, well under a microsecond): the rest " +
+      "a message (a small object instead of a number each way, a job id " +
+      "and a pending entry on each side, a microsecond or so): the rest " +
       "of it is how soon the idle threads wake, which varies from run to " +
       "run and between machines."
     : `the rest comes out at ${rest}: what the thread backend adds to a ` +
-      "bare message (a two-field object instead of a number, a job id and " +
-      "a pending entry on each side) is below this machine's noise.";
+      "bare message (a small object instead of a number each way, a job " +
+      "id and a pending entry on each side) is below this machine's noise.";
 }

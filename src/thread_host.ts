@@ -7,9 +7,9 @@
  * package's `thread-host` module runs the same function from a file the
  * page serves (the `threadHost` option).
  *
- * Protocol, main to thread: `init` (the module URL), a job (its id, and
- * its attempt and the id of the pool's worker that runs it when they
- * change; workers may share a thread) and `abort` (a job's signal
+ * Protocol, main to thread: `init` (the module URL), a job (its id, the
+ * id of the pool's worker that runs it, since workers may share a thread,
+ * and its attempt unless it is the first) and `abort` (a job's signal
  * aborted). Thread to main: `ready` or `init-failed`, a job's value or
  * error by its id, and `closing` when the job calls `self.close()`. Errors
  * cross as plain records, since not every runtime can clone an `Error`.
@@ -20,12 +20,11 @@
  * A message from the calling thread to the host. A job's message carries
  * as few fields as it can, since each one costs time to clone, and for a
  * tiny job under Bun that is a fair share of the round trip: `attempt` is
- * left out when it is 1, and `workerId` when it is the same as in the
- * thread's previous job.
+ * left out when it is 1.
  */
 export type HostMessage =
   | { init: string }
-  | { id: number; job: unknown; attempt?: number; workerId?: number }
+  | { id: number; job: unknown; workerId: number; attempt?: number }
   | { abort: number; reason: unknown };
 
 /**
@@ -215,15 +214,10 @@ function threadMain(): void {
     }
   };
 
-  // The pool's worker of the thread's latest job: a job's message names it
-  // only when it changes.
-  let workerId = 0;
-
   scope.addEventListener("message", (event: MessageEvent) => {
     const message = event.data as HostMessage;
     if ("job" in message) {
       const { id } = message;
-      if (message.workerId !== undefined) workerId = message.workerId;
       const state: JobState = {
         controller: undefined,
         aborted: false,
@@ -235,7 +229,7 @@ function threadMain(): void {
       try {
         result = (work as Work)(
           message.job,
-          contextFor(state, message.attempt ?? 1, workerId),
+          contextFor(state, message.attempt ?? 1, message.workerId),
         );
         // Reading `then` may throw too: that fails the job like a throw.
         isThenable =

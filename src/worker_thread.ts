@@ -19,19 +19,7 @@ interface Pending {
   context: RunningJobContext;
 }
 
-/** What this side tells the host, before it is cut to a `HostMessage`. */
-type Command =
-  | { type: "init"; url: string }
-  | {
-    type: "run";
-    id: number;
-    job: unknown;
-    attempt: number;
-    workerId: number;
-  }
-  | { type: "abort"; id: number; reason: unknown };
-
-type Outgoing = [command: Command, transfer: Transferable[] | undefined];
+type Outgoing = [message: HostMessage, transfer: Transferable[] | undefined];
 
 /**
  * One worker thread running the user's module. It may hold several jobs at
@@ -48,10 +36,8 @@ export class WorkerThread {
   /** Set while the thread loads the module. */
   #starting: Promise<void> | undefined;
   #ready: { resolve(): void; reject(error: unknown): void } | undefined;
-  /** Commands that wait for the module to load. */
+  /** Messages that wait for the module to load. */
   #outbox: Outgoing[] = [];
-  /** The worker id the host takes for a job that names none. */
-  #hostWorkerId: number | undefined;
 
   /**
    * Starts a thread and loads the module at `moduleUrl` in it.
@@ -121,8 +107,9 @@ export class WorkerThread {
     const promise = new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, context });
     });
+    const { attempt } = context;
     this.#send(
-      { type: "run", id, job, attempt: context.attempt, workerId },
+      attempt === 1 ? { id, job, workerId } : { id, job, workerId, attempt },
       transfer === undefined || transfer.length === 0 ? undefined : transfer,
     );
     // A job that could not be cloned has failed already.
@@ -130,7 +117,7 @@ export class WorkerThread {
     RunningJobContext.onAbort(context, (reason) => {
       // The job may have settled already; the thread ignores stale ids.
       if (this.#worker !== undefined) {
-        this.#send({ type: "abort", id, reason: encode(reason) }, undefined);
+        this.#send({ abort: id, reason: encode(reason) }, undefined);
       }
     });
     return promise;
@@ -145,42 +132,20 @@ export class WorkerThread {
   }
 
   /** Posts now, or once the module has loaded: a job must not beat it. */
-  #send(command: Command, transfer: Transferable[] | undefined): void {
-    if (this.#starting !== undefined) this.#outbox.push([command, transfer]);
-    else this.#post(command, transfer);
+  #send(message: HostMessage, transfer: Transferable[] | undefined): void {
+    if (this.#starting !== undefined) this.#outbox.push([message, transfer]);
+    else this.#post(message, transfer);
   }
 
-  #post(command: Command, transfer: Transferable[] | undefined): void {
+  #post(message: HostMessage, transfer: Transferable[] | undefined): void {
     const worker = this.#worker;
-    // Ended while the command waited: the jobs it held have failed.
+    // Ended while the message waited: the jobs it held have failed.
     if (worker === undefined) return;
-    const message = this.#messageFor(command);
     try {
       if (transfer === undefined) worker.postMessage(message);
       else worker.postMessage(message, transfer);
     } catch (error) {
-      this.#onUnsendable(command, error);
-      return;
-    }
-    if (command.type === "run") this.#hostWorkerId = command.workerId;
-  }
-
-  /** The message for `command`, with no field the host can do without. */
-  #messageFor(command: Command): HostMessage {
-    switch (command.type) {
-      case "run": {
-        const { id, job, attempt, workerId } = command;
-        if (workerId === this.#hostWorkerId) {
-          return attempt === 1 ? { id, job } : { id, job, attempt };
-        }
-        return attempt === 1
-          ? { id, job, workerId }
-          : { id, job, attempt, workerId };
-      }
-      case "abort":
-        return { abort: command.id, reason: command.reason };
-      case "init":
-        return { init: command.url };
+      this.#onUnsendable(message, error);
     }
   }
 
@@ -189,20 +154,20 @@ export class WorkerThread {
    * whose transfer list is wrong. Its job fails, like one that throws; an
    * abort still reaches the thread, with a reason it can read.
    */
-  #onUnsendable(command: Command, error: unknown): void {
+  #onUnsendable(message: HostMessage, error: unknown): void {
     const detail = error instanceof Error ? error.message : String(error);
-    if (command.type === "run") {
-      this.#settled(command.id)?.reject(
+    if ("job" in message) {
+      this.#settle(
+        message.id,
+        false,
         new DOMException(
           `Cannot send the job to its worker thread: ${detail}`,
           "DataCloneError",
         ),
       );
-      if (this.#pending.size === 0) this.#onIdle(this);
-    } else if (command.type === "abort") {
+    } else if ("abort" in message) {
       this.#post({
-        type: "abort",
-        id: command.id,
+        abort: message.abort,
         reason: encode(
           new DOMException(
             `The job was aborted; its abort reason cannot be sent to a worker thread: ${detail}`,
@@ -221,7 +186,6 @@ export class WorkerThread {
       type: "module",
     });
     this.#worker = worker;
-    this.#hostWorkerId = undefined;
     worker.addEventListener("message", (event: MessageEvent) => {
       this.#onMessage(event.data as ThreadMessage);
     });
@@ -252,15 +216,13 @@ export class WorkerThread {
     });
     // Whoever waits for the start sees a failure; nobody need.
     this.#starting.catch(() => {});
-    this.#post({ type: "init", url: this.#moduleUrl }, undefined);
+    this.#post({ init: this.#moduleUrl }, undefined);
   }
 
   #onMessage(message: ThreadMessage): void {
     if ("id" in message) {
-      const pending = this.#settled(message.id);
-      if ("value" in message) pending?.resolve(message.value);
-      else pending?.reject(decode(message.error));
-      if (this.#pending.size === 0) this.#onIdle(this);
+      if ("value" in message) this.#settle(message.id, true, message.value);
+      else this.#settle(message.id, false, decode(message.error));
       return;
     }
     switch (message.type) {
@@ -289,11 +251,18 @@ export class WorkerThread {
     for (const [message, transfer] of outbox) this.#post(message, transfer);
   }
 
-  /** Takes the job `id` out of the pending ones, if it is still there. */
-  #settled(id: number): Pending | undefined {
+  /**
+   * Settles the job `id`, if it is still pending (a job given up may
+   * report late), and tells the group when the thread has none left.
+   */
+  #settle(id: number, fulfilled: boolean, outcome: unknown): void {
     const pending = this.#pending.get(id);
-    this.#pending.delete(id);
-    return pending;
+    if (pending !== undefined) {
+      this.#pending.delete(id);
+      if (fulfilled) pending.resolve(outcome);
+      else pending.reject(outcome);
+    }
+    if (this.#pending.size === 0) this.#onIdle(this);
   }
 
   /** Terminates the thread and fails whatever waited on it. */
